@@ -1,0 +1,84 @@
+#pragma once
+// The two things a user brings: a forward process and a score model. See docs/concepts.md.
+#include <concepts>
+
+#include "dlogp/core/types.hpp"
+
+namespace dlogp {
+
+/// A forward (noising) process x_t = alpha(t) x_0 + sigma(t) eps on [t_min, t_max] (MATH §1).
+/// f = d log alpha / dt, g2 = d sigma^2/dt - 2 f sigma^2, log_snr = log(alpha^2 / sigma^2).
+template <class P>
+concept process = requires(const P& p, double t) {
+  { p.alpha(t) } -> std::convertible_to<double>;
+  { p.sigma(t) } -> std::convertible_to<double>;
+  { p.sigma2(t) } -> std::convertible_to<double>;
+  { p.f(t) } -> std::convertible_to<double>;
+  { p.g2(t) } -> std::convertible_to<double>;
+  { p.log_snr(t) } -> std::convertible_to<double>;
+  { p.t_from_log_snr(t) } -> std::convertible_to<double>;
+  { p.t_min() } -> std::convertible_to<double>;
+  { p.t_max() } -> std::convertible_to<double>;
+};
+
+/// Minimum score model: its scalar type, the dimension D of one sample, and a batched score
+///   void score(double t, const matrix<Scalar>& X, matrix<Scalar>& S) const;   // S = D x N
+/// where column j of S is grad_x log p_t at column j of X. S is already sized by the caller.
+template <class M>
+concept score_model = requires(const M& m, double t, const matrix<typename M::scalar_type>& X,
+                               matrix<typename M::scalar_type>& S) {
+  typename M::scalar_type;
+  { m.dimension() } -> std::convertible_to<long>;
+  m.score(t, X, S);
+};
+
+template <class M>
+using scalar_of = typename M::scalar_type;
+
+// Optional capabilities, detected with `requires` and used when present.
+
+/// log p_t per column: void log_density(double t, const matrix& X, vector& out) const.
+template <class M>
+concept has_log_density =
+    score_model<M> && requires(const M& m, double t, const matrix<scalar_of<M>>& X,
+                               vector<scalar_of<M>>& out) { m.log_density(t, X, out); };
+
+/// Exact divergence of the score (Laplacian of log p_t), together with the score, because
+/// both share their expensive part: void score_and_laplacian(t, X, S, lap) const.
+template <class M>
+concept has_laplacian =
+    score_model<M> && requires(const M& m, double t, const matrix<scalar_of<M>>& X,
+                               matrix<scalar_of<M>>& S, vector<scalar_of<M>>& lap) {
+      m.score_and_laplacian(t, X, S, lap);
+    };
+
+/// Hessian of log p_t at one point: void hessian(double t, const vector& x, matrix& H) const.
+template <class M>
+concept has_hessian =
+    score_model<M> && requires(const M& m, double t, const vector<scalar_of<M>>& x,
+                               matrix<scalar_of<M>>& H) { m.hessian(t, x, H); };
+
+/// Gradient of the Laplacian of log p_t, batched: void grad_laplacian(t, X, G) const.
+template <class M>
+concept has_grad_laplacian =
+    score_model<M> && requires(const M& m, double t, const matrix<scalar_of<M>>& X,
+                               matrix<scalar_of<M>>& G) { m.grad_laplacian(t, X, G); };
+
+/// Posterior mean E[x_0 | x_t], batched: void denoiser(t, X, out) const.
+template <class M>
+concept has_denoiser = score_model<M> && requires(const M& m, double t,
+                                                  const matrix<scalar_of<M>>& X,
+                                                  matrix<scalar_of<M>>& out) {
+  m.denoiser(t, X, out);
+};
+
+/// Score and its directional derivative J V per column (forward mode), batched:
+///   void score_jvp(double t, const matrix& X, const matrix& V, matrix& S, matrix& JV) const.
+template <class M>
+concept has_score_jvp =
+    score_model<M> && requires(const M& m, double t, const matrix<scalar_of<M>>& X,
+                               matrix<scalar_of<M>>& S, matrix<scalar_of<M>>& JV) {
+      m.score_jvp(t, X, X, S, JV);
+    };
+
+}  // namespace dlogp

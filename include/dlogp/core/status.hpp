@@ -1,0 +1,35 @@
+#pragma once
+// Per-trajectory outcome and statistics.
+#include <string_view>
+
+namespace dlogp {
+
+enum class status {
+  ok,              ///< reached the end time
+  max_steps,       ///< adaptive solver used its step budget; partial state returned
+  step_underflow,  ///< adaptive step size fell below the representable minimum
+  non_finite,      ///< a NaN/Inf appeared; the last finite state is returned
+  eta_blowup,      ///< density guidance factor eta diverged (MATH §5.2, GROUND_TRUTH T2)
+};
+
+inline constexpr std::string_view to_string(status s) {
+  switch (s) {
+    case status::ok: return "ok";
+    case status::max_steps: return "max_steps";
+    case status::step_underflow: return "step_underflow";
+    case status::non_finite: return "non_finite";
+    case status::eta_blowup: return "eta_blowup";
+  }
+  return "unknown";
+}
+
+struct trajectory_stats {
+  long score_evals = 0;  ///< score-evaluation equivalents spent on this trajectory
+  long steps = 0;        ///< steps attempted (accepted + rejected)
+  long accepted = 0;
+  long rejected = 0;
+  double t_reached = 0;  ///< time of the returned state
+  dlogp::status status = status::ok;
+};
+
+}  // namespace dlogp
