@@ -8,14 +8,22 @@ macro(dlogp_find_eigen)
       message(FATAL_ERROR "dlogp needs Eigen >= 3.4 (Debian: libeigen3-dev)")
     endif()
     message(STATUS "dlogp: Eigen3 not found, fetching 3.4.0")
-    set(EIGEN_BUILD_DOC OFF CACHE BOOL "" FORCE)
-    set(BUILD_TESTING OFF CACHE BOOL "" FORCE)
-    set(EIGEN_BUILD_PKGCONFIG OFF CACHE BOOL "" FORCE)
-    FetchContent_Declare(eigen GIT_REPOSITORY https://gitlab.com/libeigen/eigen.git GIT_TAG 3.4.0
-                         GIT_SHALLOW TRUE)
-    FetchContent_MakeAvailable(eigen)
+    _dlogp_fetch_eigen()
   endif()
 endmacro()
+
+# A function so Eigen's switches are normal variables local to this scope: forcing
+# BUILD_TESTING into the cache would switch off a consumer's own tests. CMP0077 NEW makes
+# Eigen's option() calls (its cmake_minimum_required predates 3.13) honour them.
+function(_dlogp_fetch_eigen)
+  set(CMAKE_POLICY_DEFAULT_CMP0077 NEW)
+  set(BUILD_TESTING OFF)
+  set(EIGEN_BUILD_DOC OFF)
+  set(EIGEN_BUILD_PKGCONFIG OFF)
+  FetchContent_Declare(eigen GIT_REPOSITORY https://gitlab.com/libeigen/eigen.git GIT_TAG 3.4.0
+                       GIT_SHALLOW TRUE)
+  FetchContent_MakeAvailable(eigen)
+endfunction()
 
 macro(dlogp_find_json)
   find_package(nlohmann_json 3.10 QUIET)

@@ -1,5 +1,6 @@
 #pragma once
 // Variance-preserving process with a linear beta schedule (MATH §1).
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -13,10 +14,12 @@ class vp_process {
                       double t_max = 1.0)
       : b0_(beta_min), b1_(beta_max), t_min_(t_min), t_max_(t_max) {
     detail::require(std::isfinite(b0_) && std::isfinite(b1_) && b0_ > 0 && b1_ >= b0_,
-                    "vp_process: need 0 < beta_min <= beta_max, got " + std::to_string(b0_) +
-                        ", " + std::to_string(b1_));
-    detail::require(t_min_ >= 0 && t_max_ > t_min_ && std::isfinite(t_max_),
-                    "vp_process: need 0 <= t_min < t_max");
+                    "vp_process: need 0 < beta_min <= beta_max (" + std::to_string(b0_) +
+                        ", " + std::to_string(b1_) + ")");
+    detail::require(std::isfinite(t_min_) && std::isfinite(t_max_) && t_min_ >= 0 &&
+                        t_max_ > t_min_,
+                    "vp_process: need 0 <= t_min < t_max (" + std::to_string(t_min_) + ", " +
+                        std::to_string(t_max_) + ")");
   }
 
   double beta(double t) const { return b0_ + (b1_ - b0_) * t; }
@@ -34,9 +37,10 @@ class vp_process {
     const double B = integrated_beta(t);
     return -B - std::log(-std::expm1(-B));
   }
-  /// Inverse of log_snr: B = log1p(e^{-lambda}), then the positive root of the quadratic in t.
+  /// Inverse of log_snr: B = log(1 + e^{-lambda}) (a softplus, written so e^{-lambda} cannot
+  /// overflow), then the positive root of the quadratic in t in the cancellation-free form.
   double t_from_log_snr(double lambda) const {
-    const double B = std::log1p(std::exp(-lambda));
+    const double B = std::max(-lambda, 0.0) + std::log1p(std::exp(-std::abs(lambda)));
     return 2.0 * B / (b0_ + std::sqrt(b0_ * b0_ + 2.0 * (b1_ - b0_) * B));
   }
   double t_min() const { return t_min_; }
