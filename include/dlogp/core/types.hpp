@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "dlogp/core/status.hpp"
+
 namespace dlogp {
 
 template <class Scalar>
@@ -22,6 +24,9 @@ struct batch_context {
   const std::uint64_t* ids = nullptr;  // one per column
   long size = 0;
   bool track_logp = true;
+  /// Per-column status; dynamics may set a column to a non-ok status (e.g. eta_blowup), and the
+  /// driver then freezes that trajectory. May be null when nobody listens.
+  dlogp::status* flags = nullptr;
 };
 
 }  // namespace dlogp

@@ -1,0 +1,320 @@
+#pragma once
+// The driver: loops, observers, statistics and per-trajectory status. Dynamics own the
+// mathematics (dynamics/), schemes own one step (scheme/), this file owns everything else.
+//
+// Trajectories are processed in chunks of `batch_size` columns, each chunk independently
+// (OpenMP over chunks when enabled). Noise and probes are keyed by trajectory id, and every
+// per-column computation is independent of the column's neighbours, so results are bit-identical
+// whatever the batch size, the thread count or the order of the trajectories.
+#include <cmath>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "dlogp/config.hpp"
+#include "dlogp/core/random.hpp"
+#include "dlogp/core/status.hpp"
+#include "dlogp/core/time_grid.hpp"
+#include "dlogp/core/types.hpp"
+#include "dlogp/error.hpp"
+#include "dlogp/scheme/scheme_traits.hpp"
+
+namespace dlogp {
+
+struct integrate_options {
+  std::uint64_t seed = 0;
+  long steps = 1000;                    ///< fixed-step schemes: number of steps
+  grid_kind grid = grid_kind::uniform;  ///< fixed-step schemes: spacing of the steps
+  std::vector<double> times{};          ///< explicit grid (overrides steps and grid)
+  double rtol = 1e-6;                   ///< dopri5
+  double atol = 1e-9;                   ///< dopri5
+  long max_steps = 100000;              ///< dopri5: attempted steps per trajectory
+  double initial_step = 0;              ///< dopri5: |h0|; 0 picks one automatically
+  bool track_logp = true;               ///< false: x only (log p left as given)
+  long batch_size = 64;                 ///< trajectories per work unit (never changes results)
+  int threads = 0;                      ///< 0: OpenMP's default, 1: serial
+  std::uint64_t first_id = 0;           ///< trajectory id of column 0
+  std::uint64_t noise_offset = 0;       ///< Brownian draws start at this step (continue a run)
+};
+
+/// What an observer sees: a chunk of trajectories after a step (step 0 = the start state).
+/// Observers are called concurrently for different chunks; each trajectory from one thread.
+template <class S>
+struct step_view {
+  const std::uint64_t* ids;
+  long first_column;  ///< column of ids[0] in the whole batch
+  long step;
+  double t;
+  const matrix<S>& X;
+  const vector<S>& log_p;
+  const status* statuses;
+};
+
+template <class S>
+using step_observer = std::function<void(const step_view<S>&)>;
+
+template <class S>
+struct integration_result {
+  matrix<S> x;
+  vector<S> log_p;
+  std::vector<trajectory_stats> stats;
+
+  bool all_ok() const {
+    for (const auto& s : stats)
+      if (s.status != status::ok) return false;
+    return true;
+  }
+  long total_score_evals() const {
+    long n = 0;
+    for (const auto& s : stats) n += s.score_evals;
+    return n;
+  }
+};
+
+namespace detail {
+
+template <class S>
+bool column_finite(const matrix<S>& X, const vector<S>& L, long j, bool track) {
+  for (long i = 0; i < X.rows(); ++i)
+    if (!std::isfinite(double(X(i, j)))) return false;
+  return !track || std::isfinite(double(L(j)));
+}
+
+template <class Dyn>
+void validate_run(const Dyn& dyn, long rows, long cols, long logp_size, double t_start,
+                  double t_end, const integrate_options& opt) {
+  require_dimension(dyn.dimension(), rows, "integrate: x_start rows");
+  require_dimension(cols, logp_size, "integrate: log_p size vs number of trajectories");
+  require(std::isfinite(t_start) && std::isfinite(t_end),
+          "integrate: t_start and t_end must be finite");
+  require(t_start != t_end, "integrate: t_start equals t_end (" + std::to_string(t_start) + ")");
+  const auto& p = dyn.process();
+  const double lo = p.t_min() * (1 - 1e-12), hi = p.t_max() * (1 + 1e-12);
+  for (double t : {t_start, t_end})
+    require(t >= lo && t <= hi, "integrate: time " + std::to_string(t) +
+                                    " outside the process range [" + std::to_string(p.t_min()) +
+                                    ", " + std::to_string(p.t_max()) + "]");
+  require(opt.batch_size >= 1, "integrate: batch_size must be >= 1");
+  require(opt.threads >= 0, "integrate: threads must be >= 0");
+}
+
+/// Fixed-step loop over one chunk (ODE or SDE scheme).
+template <class Scheme, class Dyn, class S>
+void run_fixed(Dyn& dyn, const std::vector<double>& times, const std::uint64_t* ids,
+               long first_column, matrix<S>& X, vector<S>& L, trajectory_stats* stats,
+               const integrate_options& opt, const step_observer<S>& observer) {
+  const long n = X.cols(), D = X.rows();
+  typename Scheme::template stepper<S> stepper;
+  std::vector<status> flags(std::size_t(n), status::ok);
+  std::vector<char> frozen(std::size_t(n), 0);
+  batch_context ctx{opt.seed, ids, n, opt.track_logp, flags.data()};
+  matrix<S> X_prev, Z;
+  vector<S> L_prev;
+  for (long j = 0; j < n; ++j) stats[j].t_reached = times.front();
+  if (observer) observer({ids, first_column, 0, times.front(), X, L, flags.data()});
+  long n_frozen = 0;
+  for (std::size_t k = 0; k + 1 < times.size() && n_frozen < n; ++k) {
+    const double t = times[k], dt = times[k + 1] - times[k];
+    X_prev = X;
+    L_prev = L;
+    long evals;
+    if constexpr (Scheme::stochastic) {
+      Z.resize(D, n);
+      const std::uint64_t first_draw = (opt.noise_offset + k) * std::uint64_t(D);
+      for (long j = 0; j < n; ++j)
+        random_stream(opt.seed, ids[j], purpose::brownian).fill_normal(first_draw, &Z(0, j), D);
+      evals = stepper.step(dyn, ctx, t, dt, Z, X, L);
+    } else {
+      evals = stepper.step(dyn, ctx, t, dt, X, L);
+    }
+    for (long j = 0; j < n; ++j) {
+      if (!frozen[std::size_t(j)]) {
+        status st = flags[std::size_t(j)];
+        if (st == status::ok && !column_finite(X, L, j, opt.track_logp)) st = status::non_finite;
+        if (st == status::ok) {
+          stats[j].steps += 1;
+          stats[j].accepted += 1;
+          stats[j].score_evals += evals;
+          stats[j].t_reached = times[k + 1];
+          continue;
+        }
+        frozen[std::size_t(j)] = 1;
+        ++n_frozen;
+        stats[j].status = st;
+        flags[std::size_t(j)] = st;
+      }
+      // A frozen trajectory keeps its last good state.
+      X.col(j) = X_prev.col(j);
+      L(j) = L_prev(j);
+    }
+    if (observer)
+      observer({ids, first_column, long(k) + 1, times[k + 1], X, L, flags.data()});
+  }
+}
+
+/// Adaptive loop: every trajectory gets its own step size, so each runs as a batch of one.
+template <class Scheme, class Dyn, class S>
+void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* ids,
+                  long first_column, matrix<S>& X, vector<S>& L, trajectory_stats* stats,
+                  const integrate_options& opt, const step_observer<S>& observer) {
+  const long D = X.rows();
+  const double dir = t_end > t_start ? 1.0 : -1.0;
+  const double span = std::abs(t_end - t_start);
+  typename Scheme::template stepper<S> stepper;
+  matrix<S> x(D, 1);
+  vector<S> l(1);
+  for (long j = 0; j < X.cols(); ++j) {
+    status flag = status::ok;
+    batch_context ctx{opt.seed, ids + j, 1, opt.track_logp, &flag};
+    trajectory_stats& st = stats[j];
+    x = X.col(j);
+    l(0) = L(j);
+    stepper.reset();
+    double t = t_start;
+    if (observer) observer({ids + j, first_column + j, 0, t, x, l, &flag});
+    // Initial step: the user's, else a fraction of the span scaled by the first rate
+    // (Hairer & Wanner's heuristic without the second evaluation).
+    double h = opt.initial_step;
+    if (h <= 0) {
+      st.score_evals += stepper.prepare(dyn, ctx, t, x, l);
+      double d0 = 0, d1 = 0;
+      for (long i = 0; i < D; ++i) {
+        const double sc = opt.atol + opt.rtol * std::abs(double(x(i, 0)));
+        d0 += std::pow(double(x(i, 0)) / sc, 2);
+        d1 += std::pow(double(stepper.k[0](i, 0)) / sc, 2);
+      }
+      d0 = std::sqrt(d0 / double(D));
+      d1 = std::sqrt(d1 / double(D));
+      h = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 * span : 0.01 * d0 / d1;
+      h = std::min(h, 0.1 * span);
+    }
+    h = std::min(h, span);
+    long step_index = 0;
+    while (true) {
+      const double remaining = std::abs(t_end - t);
+      if (remaining <= 0) break;
+      if (st.steps >= opt.max_steps) {
+        st.status = status::max_steps;
+        break;
+      }
+      const bool last = h >= remaining;
+      const double hs = dir * (last ? remaining : h);
+      if (!last && h < 16 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::abs(t))) {
+        st.status = status::step_underflow;
+        break;
+      }
+      double err = 0;
+      st.score_evals += stepper.attempt(dyn, ctx, t, hs, x, l, opt.rtol, opt.atol, err);
+      st.steps += 1;
+      if (flag != status::ok) {
+        st.status = flag;
+        break;
+      }
+      // The rate at the current state is part of every attempt: if it is not finite, no
+      // step size will help.
+      if (!column_finite(stepper.k[0], stepper.l[0], 0, opt.track_logp)) {
+        st.status = status::non_finite;
+        break;
+      }
+      if (err <= 1.0) {
+        const bool finite = column_finite(stepper.Xn, stepper.Ln, 0, opt.track_logp);
+        if (!finite) {
+          st.status = status::non_finite;
+          break;
+        }
+        st.accepted += 1;
+        t = last ? t_end : t + hs;
+        x = stepper.Xn;
+        l = stepper.Ln;
+        stepper.accept();
+        if (observer) observer({ids + j, first_column + j, ++step_index, t, x, l, &flag});
+        h = (last ? remaining : h) * Scheme::factor(err);
+      } else {
+        st.rejected += 1;
+        // A non-finite error is treated as a very large one: shrink and retry.
+        h *= std::isfinite(err) ? Scheme::factor(err) : 0.2;
+      }
+    }
+    st.t_reached = t;
+    X.col(j) = x;
+    L(j) = l(0);
+  }
+}
+
+}  // namespace detail
+
+/// Integrates x and log p from t_start to t_end for every column of x_start.
+/// `log_p_start` is the log-density at t_start (see initial_log_p helpers); it is carried along
+/// and returned as the estimate at t_end. Never throws mid-batch: a trajectory that cannot
+/// finish is returned at its last good state with a status saying why.
+template <class Scheme, class Dyn, class S = typename Dyn::scalar_type>
+integration_result<S> integrate(const Dyn& dynamics, Scheme,
+                                const std::type_identity_t<matrix<S>>& x_start,
+                                const std::type_identity_t<vector<S>>& log_p_start,
+                                double t_start, double t_end, const integrate_options& opt = {},
+                                const std::type_identity_t<step_observer<S>>& observer = {}) {
+  detail::validate_run(dynamics, x_start.rows(), x_start.cols(), log_p_start.size(), t_start,
+                       t_end, opt);
+  if constexpr (Scheme::stochastic) {
+    static_assert(sde_dynamics<Dyn>, "this scheme needs SDE dynamics (sde_terms)");
+  } else {
+    static_assert(ode_dynamics<Dyn>, "this scheme needs ODE dynamics (rate)");
+  }
+  std::vector<double> times;
+  if constexpr (!Scheme::adaptive) {
+    if (!opt.times.empty()) {
+      times = opt.times;
+      detail::require(times.size() >= 2 && times.front() == t_start && times.back() == t_end,
+                      "integrate: explicit times must run from t_start to t_end");
+    } else {
+      detail::require(opt.steps >= 1, "integrate: steps must be >= 1 (" +
+                                          std::to_string(opt.steps) + ")");
+      times = make_time_grid(dynamics.process(), opt.grid, t_start, t_end, opt.steps);
+    }
+  } else {
+    detail::require(opt.rtol > 0 && opt.atol >= 0, "integrate: need rtol > 0 and atol >= 0");
+    detail::require(opt.max_steps >= 1, "integrate: max_steps must be >= 1");
+  }
+
+  const long N = x_start.cols();
+  integration_result<S> result{x_start, log_p_start, std::vector<trajectory_stats>(std::size_t(N))};
+  std::vector<std::uint64_t> ids(static_cast<std::size_t>(N));
+  for (long j = 0; j < N; ++j) ids[std::size_t(j)] = opt.first_id + std::uint64_t(j);
+
+  const long bs = opt.batch_size;
+  const long n_chunks = (N + bs - 1) / bs;
+  std::exception_ptr failure;
+#if DLOGP_HAS_OPENMP
+  const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+#endif
+  for (long c = 0; c < n_chunks; ++c) {
+    try {
+      const long j0 = c * bs, n = std::min(bs, N - j0);
+      Dyn dyn = dynamics;  // each chunk owns its workspaces
+      matrix<S> X = result.x.middleCols(j0, n);
+      vector<S> L = result.log_p.segment(j0, n);
+      trajectory_stats* stats = result.stats.data() + j0;
+      const std::uint64_t* chunk_ids = ids.data() + j0;
+      if constexpr (Scheme::adaptive)
+        detail::run_adaptive<Scheme>(dyn, t_start, t_end, chunk_ids, j0, X, L, stats, opt,
+                                     observer);
+      else
+        detail::run_fixed<Scheme>(dyn, times, chunk_ids, j0, X, L, stats, opt, observer);
+      result.x.middleCols(j0, n) = X;
+      result.log_p.segment(j0, n) = L;
+    } catch (...) {
+#if DLOGP_HAS_OPENMP
+#pragma omp critical(dlogp_integrate_failure)
+#endif
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+  return result;
+}
+
+}  // namespace dlogp

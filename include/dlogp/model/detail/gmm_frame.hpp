@@ -1,0 +1,336 @@
+#pragma once
+// Internals of gaussian_mixture: the per-call "frame" (everything about p_t that is shared by
+// all columns of one call: means alpha mu_k, Cholesky factors of P_k, log-normalisers) and the
+// per-column kernels. Kept separate so gaussian_mixture.hpp reads as the API.
+//
+// Determinism (rule 4): every reduction over the dimension or over components is a plain
+// scalar loop in a fixed order, exp/log are std:: scalar calls, and a column only ever reads
+// its own data and the frame, so its result does not depend on the batch it sits in.
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
+#include <cmath>
+#include <numbers>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dlogp/core/types.hpp"
+#include "dlogp/error.hpp"
+
+namespace dlogp {
+
+/// How the component covariances of a gaussian_mixture are stored; the oracle uses the
+/// cheapest exact path for each (isotropic P_k = (alpha^2 v_k + sigma^2) I needs no
+/// factorisation, diagonal is elementwise, full uses a Cholesky factor per component).
+enum class covariance_kind { isotropic, diagonal, full };
+
+namespace detail::gmm {
+
+inline std::string num(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+/// The data of the mixture at t = 0, in double (what the constructors validated).
+struct components_data {
+  covariance_kind kind = covariance_kind::full;
+  std::vector<double> weights;      // normalised
+  std::vector<double> log_weights;  // log of the normalised weights
+  matrix<double> means;             // D x K
+  std::vector<double> variances;    // isotropic: K
+  matrix<double> diagonals;         // diagonal: D x K
+  std::vector<matrix<double>> covariances;  // full: K of D x D (exactly symmetric)
+
+  long dim() const { return means.rows(); }
+  long count() const { return means.cols(); }
+};
+
+/// Checks the time once per call and returns alpha(t), sigma^2(t).
+template <class Process>
+void time_coefficients(const Process& p, double t, double& alpha, double& sigma2) {
+  require(std::isfinite(t) && t >= 0, "gaussian_mixture: time must be finite and >= 0 (" +
+                                          num(t) + ")");
+  alpha = p.alpha(t);
+  sigma2 = p.sigma2(t);
+  require(std::isfinite(alpha) && std::isfinite(sigma2) && sigma2 >= 0,
+          "gaussian_mixture: process gives alpha = " + num(alpha) + ", sigma^2 = " +
+              num(sigma2) + " at t = " + num(t));
+}
+
+/// P_k(t) = alpha^2 S_k + sigma^2 I as a dense double matrix (any kind).
+inline matrix<double> diffused_covariance(const components_data& c, long k, double a2,
+                                          double s2) {
+  const long D = c.dim();
+  matrix<double> P = matrix<double>::Zero(D, D);
+  switch (c.kind) {
+    case covariance_kind::isotropic:
+      P.diagonal().setConstant(a2 * c.variances[k] + s2);
+      break;
+    case covariance_kind::diagonal:
+      for (long i = 0; i < D; ++i) P(i, i) = a2 * c.diagonals(i, k) + s2;
+      break;
+    case covariance_kind::full:
+      P = a2 * c.covariances[k];
+      P.diagonal().array() += s2;
+      break;
+  }
+  return P;
+}
+
+/// Lower Cholesky factor of P (double), or throws when P is not positive definite.
+inline matrix<double> cholesky_or_throw(const matrix<double>& P, long k, double t) {
+  Eigen::LLT<matrix<double>> llt(P);
+  require(llt.info() == Eigen::Success,
+          "gaussian_mixture: covariance of component " + std::to_string(k) +
+              " at t = " + num(t) + " is not positive definite");
+  return llt.matrixL();
+}
+
+/// sum_i a[i] b[i] with four interleaved partial sums (i mod 4) combined as (s0 + s1) + (s2 + s3):
+/// a fixed order that depends only on n, so still bit-identical per column, but not bound by
+/// the latency of one long chain of additions.
+template <class Scalar>
+inline Scalar dot4(const Scalar* a, const Scalar* b, long n) {
+  Scalar s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  long i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; ++i) s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+/// Everything about p_t shared by the columns of one call, in the working Scalar.
+template <class Scalar>
+struct frame {
+  covariance_kind kind;
+  long D = 0, K = 0;
+  double alpha = 1, sigma2 = 0;
+  matrix<Scalar> m;          // D x K: alpha mu_k
+  std::vector<Scalar> c;     // log w_k - (D/2) log 2 pi - (1/2) log det P_k
+  std::vector<Scalar> tr;    // tr P_k^{-1}
+  std::vector<Scalar> ip;    // isotropic: 1 / p_k
+  matrix<Scalar> idiag;      // diagonal: D x K, 1 / P_k,ii
+  std::vector<matrix<Scalar>> L;   // full: lower Cholesky factors of P_k
+  std::vector<matrix<Scalar>> LT;  // full: their transposes (for column-oriented back solves)
+
+  // Only for the denoiser: S_k in Scalar (isotropic v_k, diagonal D x K, full D x D).
+  std::vector<Scalar> v;
+  matrix<Scalar> sdiag;
+  std::vector<matrix<Scalar>> S;
+
+  frame(const components_data& cd, double alpha_t, double sigma2_t, double t,
+        bool with_covariances) {
+    kind = cd.kind;
+    D = cd.dim();
+    K = cd.count();
+    alpha = alpha_t;
+    sigma2 = sigma2_t;
+    const double a2 = alpha * alpha;
+    const double half_log_2pi = 0.5 * std::log(2.0 * std::numbers::pi);
+    m = (alpha * cd.means).template cast<Scalar>();
+    c.resize(K);
+    tr.resize(K);
+    switch (kind) {
+      case covariance_kind::isotropic:
+        ip.resize(K);
+        for (long k = 0; k < K; ++k) {
+          const double p = a2 * cd.variances[k] + sigma2;
+          require(p > 0 && std::isfinite(p), "gaussian_mixture: covariance of component " +
+                                                 std::to_string(k) + " at t = " + num(t) +
+                                                 " is not positive definite (" + num(p) + ")");
+          ip[k] = Scalar(1.0 / p);
+          tr[k] = Scalar(double(D) / p);
+          c[k] = Scalar(cd.log_weights[k] - double(D) * (half_log_2pi + 0.5 * std::log(p)));
+        }
+        break;
+      case covariance_kind::diagonal:
+        idiag.resize(D, K);
+        for (long k = 0; k < K; ++k) {
+          double logdet = 0, trace = 0;
+          for (long i = 0; i < D; ++i) {
+            const double p = a2 * cd.diagonals(i, k) + sigma2;
+            require(p > 0 && std::isfinite(p), "gaussian_mixture: covariance of component " +
+                                                   std::to_string(k) + " at t = " + num(t) +
+                                                   " is not positive definite (" + num(p) + ")");
+            idiag(i, k) = Scalar(1.0 / p);
+            logdet += std::log(p);
+            trace += 1.0 / p;
+          }
+          tr[k] = Scalar(trace);
+          c[k] = Scalar(cd.log_weights[k] - double(D) * half_log_2pi - 0.5 * logdet);
+        }
+        break;
+      case covariance_kind::full:
+        L.resize(K);
+        LT.resize(K);
+        for (long k = 0; k < K; ++k) {
+          const matrix<double> Ld = cholesky_or_throw(diffused_covariance(cd, k, a2, sigma2), k, t);
+          double logdet = 0;
+          for (long i = 0; i < D; ++i) logdet += 2.0 * std::log(Ld(i, i));
+          // tr P^{-1} = |L^{-1}|_F^2; the triangular inverse is formed once per call for this
+          // trace only (columns use triangular solves).
+          const matrix<double> Li = Ld.template triangularView<Eigen::Lower>().solve(
+              matrix<double>::Identity(D, D));
+          double trace = 0;
+          for (long j = 0; j < D; ++j)
+            for (long i = j; i < D; ++i) trace += Li(i, j) * Li(i, j);
+          tr[k] = Scalar(trace);
+          c[k] = Scalar(cd.log_weights[k] - double(D) * half_log_2pi - 0.5 * logdet);
+          L[k] = Ld.template cast<Scalar>();
+          LT[k] = L[k].transpose();
+        }
+        break;
+    }
+    if (with_covariances) {
+      switch (kind) {
+        case covariance_kind::isotropic:
+          v.resize(K);
+          for (long k = 0; k < K; ++k) v[k] = Scalar(cd.variances[k]);
+          break;
+        case covariance_kind::diagonal:
+          sdiag = cd.diagonals.template cast<Scalar>();
+          break;
+        case covariance_kind::full:
+          S.resize(K);
+          for (long k = 0; k < K; ++k) S[k] = cd.covariances[k].template cast<Scalar>();
+          break;
+      }
+    }
+  }
+
+  /// y <- L^{-1} y (forward substitution, column-oriented: contiguous axpys).
+  static void forward_solve(const matrix<Scalar>& Lk, Scalar* y, long D) {
+    const Scalar* Ld = Lk.data();
+    for (long j = 0; j < D; ++j) {
+      const Scalar* col = Ld + j * D;
+      const Scalar yj = y[j] / col[j];
+      y[j] = yj;
+      for (long i = j + 1; i < D; ++i) y[i] -= col[i] * yj;
+    }
+  }
+
+  /// u <- L^{-T} y, y is overwritten (back substitution with Uk = L^T, column-oriented:
+  /// column i of L^T holds row i of L contiguously, so this is axpys too).
+  static void backward_solve(const matrix<Scalar>& Uk, Scalar* y, Scalar* u, long D) {
+    const Scalar* Ud = Uk.data();
+    for (long i = D - 1; i >= 0; --i) {
+      const Scalar* col = Ud + i * D;
+      const Scalar ui = y[i] / col[i];
+      u[i] = ui;
+      for (long j = 0; j < i; ++j) y[j] -= col[j] * ui;
+    }
+  }
+
+  /// For one column x: u_k = P_k^{-1} (x - m_k) into u (D x K, column k at u + k D), the
+  /// responsibilities r_k (log-sum-exp, so far tails neither underflow nor give NaN), and
+  /// returns log p_t(x). work holds D scalars. (Isotropic and diagonal fuse the difference,
+  /// the quadratic form and u into one pass: faster than separate passes at any D measured.)
+  Scalar responsibilities(const Scalar* x, Scalar* u, Scalar* r, Scalar* work) const {
+    for (long k = 0; k < K; ++k) {
+      const Scalar* mk = m.data() + k * D;
+      Scalar* uk = u + k * D;
+      Scalar quad = 0;
+      switch (kind) {
+        case covariance_kind::isotropic: {
+          const Scalar p_inv = ip[k];
+          for (long i = 0; i < D; ++i) {
+            const Scalar d = x[i] - mk[i];
+            quad += d * d;
+            uk[i] = d * p_inv;
+          }
+          quad *= p_inv;
+          break;
+        }
+        case covariance_kind::diagonal: {
+          const Scalar* id = idiag.data() + k * D;
+          for (long i = 0; i < D; ++i) {
+            const Scalar d = x[i] - mk[i];
+            const Scalar ui = d * id[i];
+            quad += d * ui;
+            uk[i] = ui;
+          }
+          break;
+        }
+        case covariance_kind::full: {
+          for (long i = 0; i < D; ++i) work[i] = x[i] - mk[i];
+          forward_solve(L[k], work, D);
+          for (long i = 0; i < D; ++i) quad += work[i] * work[i];
+          backward_solve(LT[k], work, uk, D);
+          break;
+        }
+      }
+      r[k] = c[k] - Scalar(0.5) * quad;  // log w_k N(x; m_k, P_k), turned into r_k below
+    }
+    Scalar mx = r[0];
+    for (long k = 1; k < K; ++k) mx = r[k] > mx ? r[k] : mx;
+    Scalar sum = 0;
+    for (long k = 0; k < K; ++k) {
+      r[k] = std::exp(r[k] - mx);
+      sum += r[k];
+    }
+    for (long k = 0; k < K; ++k) r[k] /= sum;  // not exp(l - lse): exact to eps for huge |lse|
+    return mx + std::log(sum);
+  }
+
+  /// s = -sum_k r_k u_k.
+  void score(const Scalar* u, const Scalar* r, Scalar* s) const {
+    for (long i = 0; i < D; ++i) s[i] = 0;
+    for (long k = 0; k < K; ++k) {
+      const Scalar* uk = u + k * D;
+      const Scalar rk = r[k];
+      for (long i = 0; i < D; ++i) s[i] += rk * uk[i];
+    }
+    for (long i = 0; i < D; ++i) s[i] = -s[i];
+  }
+
+  /// out <- P_k^{-1} c (c is not modified; work holds D scalars).
+  void apply_precision(long k, const Scalar* cv, Scalar* out, Scalar* work) const {
+    switch (kind) {
+      case covariance_kind::isotropic:
+        for (long i = 0; i < D; ++i) out[i] = cv[i] * ip[k];
+        break;
+      case covariance_kind::diagonal: {
+        const Scalar* id = idiag.data() + k * D;
+        for (long i = 0; i < D; ++i) out[i] = cv[i] * id[i];
+        break;
+      }
+      case covariance_kind::full:
+        for (long i = 0; i < D; ++i) work[i] = cv[i];
+        forward_solve(L[k], work, D);
+        backward_solve(LT[k], work, out, D);
+        break;
+    }
+  }
+
+  /// out <- S_k u (the t = 0 covariance; needs with_covariances).
+  void apply_covariance(long k, const Scalar* uk, Scalar* out) const {
+    switch (kind) {
+      case covariance_kind::isotropic:
+        for (long i = 0; i < D; ++i) out[i] = v[k] * uk[i];
+        break;
+      case covariance_kind::diagonal: {
+        const Scalar* sd = sdiag.data() + k * D;
+        for (long i = 0; i < D; ++i) out[i] = sd[i] * uk[i];
+        break;
+      }
+      case covariance_kind::full: {
+        const Scalar* Sk = S[k].data();
+        for (long i = 0; i < D; ++i) out[i] = 0;
+        for (long j = 0; j < D; ++j) {
+          const Scalar* col = Sk + j * D;
+          const Scalar uj = uk[j];
+          for (long i = 0; i < D; ++i) out[i] += col[i] * uj;
+        }
+        break;
+      }
+    }
+  }
+};
+
+}  // namespace detail::gmm
+}  // namespace dlogp
