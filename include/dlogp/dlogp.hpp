@@ -1,0 +1,44 @@
+#pragma once
+// Umbrella header: everything in dlogp that needs only Eigen. Opt-in headers that need other
+// libraries (io/ with nlohmann_json, model/torch_score_model.hpp with libtorch) are not included.
+#include "dlogp/config.hpp"
+#include "dlogp/error.hpp"
+#include "dlogp/version.hpp"
+
+#include "dlogp/core/column_ops.hpp"
+#include "dlogp/core/concepts.hpp"
+#include "dlogp/core/dual.hpp"
+#include "dlogp/core/random.hpp"
+#include "dlogp/core/status.hpp"
+#include "dlogp/core/time_grid.hpp"
+#include "dlogp/core/types.hpp"
+
+#include "dlogp/process/any_process.hpp"
+#include "dlogp/process/edm.hpp"
+#include "dlogp/process/prior.hpp"
+#include "dlogp/process/rectified_flow.hpp"
+#include "dlogp/process/sub_vp.hpp"
+#include "dlogp/process/ve.hpp"
+#include "dlogp/process/vp.hpp"
+
+#include "dlogp/model/gaussian_mixture.hpp"
+#include "dlogp/model/parametrisation.hpp"
+#include "dlogp/model/perturbed_score.hpp"
+
+#include "dlogp/divergence/divergence.hpp"
+
+#include "dlogp/scheme/dopri5.hpp"
+#include "dlogp/scheme/euler.hpp"
+#include "dlogp/scheme/euler_maruyama.hpp"
+#include "dlogp/scheme/heun.hpp"
+#include "dlogp/scheme/rk4.hpp"
+
+#include "dlogp/dynamics/forward_sde.hpp"
+#include "dlogp/dynamics/general.hpp"
+#include "dlogp/dynamics/hd_ode.hpp"
+#include "dlogp/dynamics/mode_tracking.hpp"
+#include "dlogp/dynamics/pf_ode.hpp"
+#include "dlogp/dynamics/reverse_sde.hpp"
+
+#include "dlogp/high_density.hpp"
+#include "dlogp/integrate.hpp"
