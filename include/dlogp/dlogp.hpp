@@ -8,6 +8,7 @@
 #include "dlogp/core/column_ops.hpp"
 #include "dlogp/core/concepts.hpp"
 #include "dlogp/core/dual.hpp"
+#include "dlogp/core/normal_quantile.hpp"
 #include "dlogp/core/random.hpp"
 #include "dlogp/core/status.hpp"
 #include "dlogp/core/time_grid.hpp"
@@ -33,12 +34,19 @@
 #include "dlogp/scheme/heun.hpp"
 #include "dlogp/scheme/rk4.hpp"
 
+#include "dlogp/dynamics/density_guidance.hpp"
 #include "dlogp/dynamics/forward_sde.hpp"
 #include "dlogp/dynamics/general.hpp"
 #include "dlogp/dynamics/hd_ode.hpp"
 #include "dlogp/dynamics/mode_tracking.hpp"
 #include "dlogp/dynamics/pf_ode.hpp"
 #include "dlogp/dynamics/reverse_sde.hpp"
+
+#include "dlogp/analysis/elbo.hpp"
+#include "dlogp/analysis/h_statistic.hpp"
+#include "dlogp/analysis/prior_guidance.hpp"
+#include "dlogp/analysis/score_alignment.hpp"
+#include "dlogp/analysis/sde_bias.hpp"
 
 #include "dlogp/high_density.hpp"
 #include "dlogp/integrate.hpp"
