@@ -1,0 +1,102 @@
+#pragma once
+// Helpers every method uses: start points, log p at the high-noise end, scheme dispatch and
+// turning an integration result into the contract's logp / logp_exact.
+#include <stdexcept>
+#include <string>
+
+#include <dlogp/process/prior.hpp>
+#include <dlogp/scheme/dopri5.hpp>
+#include <dlogp/scheme/euler.hpp>
+#include <dlogp/scheme/euler_maruyama.hpp>
+#include <dlogp/scheme/heun.hpp>
+#include <dlogp/scheme/rk4.hpp>
+
+#include "../context.hpp"
+
+namespace dlogp::runner::methods {
+
+/// x_start (D x n): the spec's points, else n draws keyed by (seed, trajectory index): from the
+/// prior N(0, sigma(t_start)^2 I) for sampling methods, from the model's p_{t_start} for encoding.
+inline matrix<double> start_points(const run_spec& s) {
+  if (s.x_start_given) return s.x_start;
+  matrix<double> X(s.dimension(), s.n);
+  if (s.encoding()) s.model->sample(s.t_start, s.seed, std::uint64_t(0), X);
+  else sample_prior(s.process, s.t_start, s.seed, std::uint64_t(0), X);
+  return X;
+}
+
+/// log p at the high-noise end of the run, as init_logp says: the Gaussian prior or exact.
+inline vector<double> high_noise_log_p(const run_spec& s, double t, const matrix<double>& X) {
+  vector<double> out;
+  if (s.init_exact) s.model->log_density(t, X, out);
+  else prior_log_density(s.process, t, X, out);
+  return out;
+}
+
+/// The model's exact log p_t (a model without one would return NaN = null here).
+inline vector<double> exact_log_p(const run_spec& s, double t, const matrix<double>& X) {
+  vector<double> out;
+  s.model->log_density(t, X, out);
+  return out;
+}
+
+/// Calls f(scheme) with the ODE scheme named in the spec.
+template <class F>
+auto with_ode_scheme(const std::string& name, F&& f) {
+  if (name == "euler") return f(euler{});
+  if (name == "heun") return f(heun{});
+  if (name == "rk4") return f(rk4{});
+  if (name == "dopri5") return f(dopri5{});
+  throw std::logic_error("dlogp-run: ODE scheme \"" + name + "\" is registered but not dispatched");
+}
+
+/// Sampling methods: logp = the tracked log p_{t_end}(x), logp_exact = the model's value there.
+/// A trajectory that did not reach t_end has neither (its x is its last good state).
+inline run_output finish_sampling(const run_context& ctx, matrix<double> x_start,
+                                  integration_result<double> r) {
+  const run_spec& s = ctx.spec;
+  run_output out;
+  const long n = r.x.cols();
+  const vector<double> exact = exact_log_p(s, s.t_end, r.x);
+  out.logp = vector<double>::Constant(n, no_value);
+  out.logp_exact = vector<double>::Constant(n, no_value);
+  for (long j = 0; j < n; ++j) {
+    const auto& st = r.stats[std::size_t(j)];
+    if (ctx.recorder) ctx.recorder->finish(j, st.t_reached, r.x.col(j).data(), s.track_logp ? r.log_p(j) : no_value);
+    if (st.status != status::ok) continue;
+    if (s.track_logp) out.logp(j) = r.log_p(j);
+    out.logp_exact(j) = exact(j);
+  }
+  out.x_start = std::move(x_start);
+  out.x = std::move(r.x);
+  out.stats = std::move(r.stats);
+  return out;
+}
+
+/// Encoding methods (run from t_start up to t_end with ell = 0): logp = log p_{t_end}(x_end)
+/// (init_logp) minus the tracked change, the estimate of log p_{t_start}(x_start); recorded
+/// states get the same offset, so each is an estimate of log p_t(x_t) there.
+inline run_output finish_encoding(const run_context& ctx, matrix<double> x_start,
+                                  integration_result<double> r) {
+  const run_spec& s = ctx.spec;
+  run_output out;
+  const long n = r.x.cols();
+  out.logp = vector<double>::Constant(n, no_value);
+  out.logp_exact = exact_log_p(s, s.t_start, x_start);  // the start point is always defined
+  const vector<double> end = s.track_logp ? high_noise_log_p(s, s.t_end, r.x) : vector<double>();
+  for (long j = 0; j < n; ++j) {
+    const bool ok = r.stats[std::size_t(j)].status == status::ok;
+    const double offset = (ok && s.track_logp) ? end(j) - r.log_p(j) : no_value;
+    if (ctx.recorder) {
+      ctx.recorder->finish(j, r.stats[std::size_t(j)].t_reached, r.x.col(j).data(), s.track_logp ? r.log_p(j) : no_value);
+      ctx.recorder->shift_logp(j, offset);
+    }
+    out.logp(j) = offset;  // ell_{t_start} = 0, so the estimate is the offset itself
+  }
+  out.x_start = std::move(x_start);
+  out.x = std::move(r.x);
+  out.stats = std::move(r.stats);
+  return out;
+}
+
+}  // namespace dlogp::runner::methods

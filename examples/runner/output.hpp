@@ -1,0 +1,85 @@
+#pragma once
+// The output document, streamed one result per line (a million trajectories never become one
+// big JSON tree). Numbers are written by nlohmann_json in the shortest form that reads back to
+// the same double; NaN and infinities become null.
+#include <cmath>
+#include <ostream>
+#include <string>
+
+#include <dlogp/version.hpp>
+
+#include "context.hpp"
+
+namespace dlogp::runner {
+
+inline json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+inline json point_json(const double* x, long D) {
+  json a = json::array();
+  for (long i = 0; i < D; ++i) a.push_back(number_or_null(x[i]));
+  return a;
+}
+
+inline json result_json(const run_output& r, long j, const trajectory_recorder* rec) {
+  const long D = r.x.rows();
+  const auto& st = r.stats[std::size_t(j)];
+  json o = json::object();
+  o["x_start"] = point_json(r.x_start.col(j).data(), D);
+  o["x"] = point_json(r.x.col(j).data(), D);
+  o["logp"] = number_or_null(r.logp(j));
+  o["logp_exact"] = number_or_null(r.logp_exact(j));
+  o["score_evals"] = st.score_evals;
+  o["steps"] = st.steps;
+  o["status"] = std::string(to_string(st.status));
+  if (rec) {
+    json path = json::array();
+    const auto& p = rec->points(j);
+    for (std::size_t i = 0; i < p.size(); i += std::size_t(rec->stride())) {
+      json s = json::object();
+      s["t"] = number_or_null(p[i]);
+      s["x"] = point_json(p.data() + i + 2, D);
+      s["logp"] = number_or_null(p[i + 1]);
+      path.push_back(std::move(s));
+    }
+    o["trajectory"] = std::move(path);
+  }
+  if (!r.result_extra.empty())
+    for (auto it = r.result_extra[std::size_t(j)].begin(); it != r.result_extra[std::size_t(j)].end(); ++it)
+      o[it.key()] = it.value();
+  return o;
+}
+
+/// "summary": means over the trajectories that are ok (null when there are none, or when
+/// log p is not tracked / has no exact value); score evaluations over all of them.
+inline json summary_json(const run_output& r, double seconds) {
+  double sum = 0, err = 0;
+  long n_logp = 0, n_err = 0, evals = 0;
+  for (long j = 0; j < r.size(); ++j) {  // fixed order: the same sums whatever the threads
+    evals += r.stats[std::size_t(j)].score_evals;
+    if (r.stats[std::size_t(j)].status != status::ok || !std::isfinite(r.logp(j))) continue;
+    sum += r.logp(j);
+    ++n_logp;
+    if (std::isfinite(r.logp_exact(j))) {
+      err += std::abs(r.logp(j) - r.logp_exact(j));
+      ++n_err;
+    }
+  }
+  json s = json::object();
+  s["n"] = r.size();
+  s["mean_logp"] = n_logp ? number_or_null(sum / double(n_logp)) : json(nullptr);
+  s["mean_abs_error"] = n_err ? number_or_null(err / double(n_err)) : json(nullptr);
+  s["seconds"] = seconds;  // the only timing field: everything else is reproducible
+  s["score_evals"] = evals;
+  for (auto it = r.summary_extra.begin(); it != r.summary_extra.end(); ++it) s[it.key()] = it.value();
+  return s;
+}
+
+inline void write_output(std::ostream& os, const run_spec& spec, const run_output& r,
+                         const trajectory_recorder* rec, double seconds) {
+  os << "{\n  \"dlogp_version\": " << json(version_string).dump() << ",\n  \"spec\": " << spec.filled.dump()
+     << ",\n  \"results\": [";
+  for (long j = 0; j < r.size(); ++j) os << (j ? ",\n    " : "\n    ") << result_json(r, j, rec).dump();
+  os << (r.size() ? "\n  ]" : "]") << ",\n  \"summary\": " << summary_json(r, seconds).dump() << "\n}\n";
+}
+
+}  // namespace dlogp::runner

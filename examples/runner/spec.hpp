@@ -1,0 +1,367 @@
+#pragma once
+// From spec text to a checked, typed run_spec. Generic checks come from the schema tables
+// (spec_schema.hpp); this file adds what relates several keys: the method's keys and schemes,
+// dimensions, positive definiteness, time ranges and directions, conflicts, memory.
+// Every failure is a spec_error naming the JSON pointer; nothing here allocates per trajectory.
+#include <Eigen/Cholesky>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <dlogp/core/time_grid.hpp>
+#include <dlogp/divergence/divergence.hpp>
+#include <dlogp/error.hpp>
+#include <dlogp/model/gaussian_mixture.hpp>
+#include <dlogp/process/any_process.hpp>
+#include <dlogp/process/edm.hpp>
+#include <dlogp/process/rectified_flow.hpp>
+#include <dlogp/process/sub_vp.hpp>
+#include <dlogp/process/ve.hpp>
+#include <dlogp/process/vp.hpp>
+
+#include "catalogue.hpp"
+#include "memory.hpp"
+#include "spec_schema.hpp"
+
+namespace dlogp::runner {
+
+using model_type = gaussian_mixture<double, any_process>;
+
+struct solver_settings {
+  std::string scheme;
+  long steps = 1000;
+  double rtol = 1e-6, atol = 1e-9;
+  long max_steps = 100000;
+  grid_kind grid = grid_kind::uniform;
+};
+
+struct guidance_settings {
+  double q = 0.5, noise = 0.0;
+  double window_lo = 0, window_hi = 0;
+  bool exact_projection_term = false;
+};
+
+/// A validated spec. `filled` is the spec with every default filled in (the output's "spec");
+/// a method may read keys of its own from it (they are validated by the schema tables).
+struct run_spec {
+  json filled;
+  const method_info* method = nullptr;
+  any_process process = vp_process{};
+  std::shared_ptr<const model_type> model;
+  solver_settings solver;
+  divergence_options divergence;
+  guidance_settings guidance;
+  double threshold = 0;
+  std::string first_phase = "pf-ode";
+  double t_start = 0, t_end = 0;
+  bool x_start_given = false;
+  matrix<double> x_start;  ///< D x n when given
+  long n = 1;
+  std::uint64_t seed = 0;
+  bool track_logp = true;
+  bool init_exact = false;  ///< init_logp "exact"
+  long record_every = 0;    ///< 0: no record
+
+  long dimension() const { return model->dimension(); }
+  bool encoding() const { return method->dir == direction::encoding; }
+};
+
+namespace detail {
+
+/// A library message without its "[dlogp.<id>] " prefix.
+inline std::string strip_id(const std::string& what) {
+  if (!what.empty() && what[0] == '[')
+    if (const auto p = what.find("] "); p != std::string::npos) return what.substr(p + 2);
+  return what;
+}
+
+inline std::string num(double v) { return json(v).dump(); }
+
+inline matrix<double> rows_to_columns(const json& rows, long D) {
+  matrix<double> M(D, long(rows.size()));
+  for (std::size_t j = 0; j < rows.size(); ++j)
+    for (long i = 0; i < D; ++i) M(i, long(j)) = rows[j][std::size_t(i)].get<double>();
+  return M;
+}
+
+/// Every row of `rows` has `D` entries (pointer of the first bad row).
+inline void require_row_lengths(const json& rows, std::size_t D, const std::string& ptr,
+                                const std::string& expected_why) {
+  for (std::size_t j = 0; j < rows.size(); ++j)
+    if (rows[j].size() != D)
+      throw spec_error(pointer_append(ptr, j), "has " + std::to_string(rows[j].size()) +
+                                                   " coordinates, expected " + std::to_string(D) + " (" +
+                                                   expected_why + ")");
+}
+
+inline void require_count(const json& a, std::size_t K, const std::string& ptr, const std::string& what) {
+  if (a.size() != K)
+    throw spec_error(ptr, "has " + std::to_string(a.size()) + " " + what + ", expected " + std::to_string(K) +
+                              " (one per weight)");
+}
+
+inline model_type build_model(const json& m, const any_process& process) {
+  const json& w = m["weights"];
+  const std::size_t K = w.size();
+  const json& means = m["means"];
+  require_count(means, K, "/model/means", "rows");
+  const std::size_t D = means[0].size();
+  require_row_lengths(means, D, "/model/means", "the dimension of /model/means/0");
+  std::vector<double> weights;
+  for (const auto& x : w) weights.push_back(x.get<double>());
+  const matrix<double> mu = rows_to_columns(means, long(D));
+  try {
+    if (m.contains("covariances")) {
+      const json& c = m["covariances"];
+      require_count(c, K, "/model/covariances", "matrices");
+      std::vector<matrix<double>> covs;
+      for (std::size_t k = 0; k < K; ++k) {
+        const std::string p = pointer_append("/model/covariances", k);
+        if (c[k].size() != D)
+          throw spec_error(p, "has " + std::to_string(c[k].size()) + " rows, expected " + std::to_string(D) +
+                                  " (the dimension of the means)");
+        require_row_lengths(c[k], D, p, "the dimension of the means");
+        matrix<double> S = rows_to_columns(c[k], long(D)).transpose();
+        // The library's own criteria (gaussian_mixture), checked here to name the component.
+        const double scale = S.cwiseAbs().maxCoeff(), asym = (S - S.transpose()).cwiseAbs().maxCoeff();
+        if (!(asym <= 1e-12 * scale))
+          throw spec_error(p, "is not symmetric (max |S - S^T| = " + num(asym) + ")");
+        if (Eigen::LLT<matrix<double>>(S).info() != Eigen::Success)
+          throw spec_error(p, "is not positive definite");
+        covs.push_back(std::move(S));
+      }
+      return model_type(process, std::move(weights), mu, std::move(covs));
+    }
+    if (m.contains("variances")) {
+      const json& v = m["variances"];
+      require_count(v, K, "/model/variances", "entries");
+      std::vector<double> var;
+      for (const auto& x : v) var.push_back(x.get<double>());
+      return model_type::isotropic(process, std::move(weights), mu, std::move(var));
+    }
+    const json& d = m["diagonals"];
+    require_count(d, K, "/model/diagonals", "rows");
+    require_row_lengths(d, D, "/model/diagonals", "the dimension of the means");
+    return model_type::diagonal(process, std::move(weights), mu, rows_to_columns(d, long(D)));
+  } catch (const dlogp::error& e) {  // anything the checks above did not anticipate
+    throw spec_error("/model", strip_id(e.what()));
+  }
+}
+
+inline any_process build_process(const json& p) {
+  const std::string type = p["type"].get<std::string>();
+  const double t_min = p["t_min"].get<double>(), t_max = p["t_max"].get<double>();
+  if (!(t_max > t_min))
+    throw spec_error("/process/t_max", "must be greater than t_min (" + num(t_max) + " <= " + num(t_min) + ")");
+  try {
+    if (type == "vp" || type == "sub-vp") {
+      const double b0 = p["beta_min"].get<double>(), b1 = p["beta_max"].get<double>();
+      if (!(b1 >= b0))
+        throw spec_error("/process/beta_max", "must be at least beta_min (" + num(b1) + " < " + num(b0) + ")");
+      if (type == "vp") return vp_process(b0, b1, t_min, t_max);
+      return sub_vp_process(b0, b1, t_min, t_max);
+    }
+    if (type == "ve") {
+      const double s0 = p["sigma_min"].get<double>(), s1 = p["sigma_max"].get<double>();
+      if (!(s1 > s0))
+        throw spec_error("/process/sigma_max", "must be greater than sigma_min (" + num(s1) + " <= " + num(s0) + ")");
+      return ve_process(s0, s1, t_min, t_max);
+    }
+    if (type == "edm") return edm_process(t_min, t_max);
+    return rectified_flow_process(t_min, t_max);
+  } catch (const dlogp::error& e) {
+    throw spec_error("/process", strip_id(e.what()));
+  }
+}
+
+inline void check_time(double t, const any_process& p, const std::string& ptr) {
+  if (!(t >= p.t_min() && t <= p.t_max()))
+    throw spec_error(ptr, "must lie in the process range [" + num(p.t_min()) + ", " + num(p.t_max()) + "] (got " +
+                              num(t) + ")");
+}
+
+}  // namespace detail
+
+/// Validates a parsed spec for a build. memory_limit_bytes <= 0 disables the memory check.
+inline run_spec validate_spec(const json& doc, const build_info& build, double memory_limit_bytes) {
+  using detail::num;
+  if (!doc.is_object()) throw spec_error("/", "the spec must be a JSON object (got " + detail::type_name(doc) + ")");
+  run_spec s;
+  json f = check(spec_schema(), doc, "/");
+
+  // ---- method: built? its keys only
+  const std::string method = f["method"].get<std::string>();
+  s.method = find_method(method);
+  if (!build.has_method(method)) throw spec_error("/method", "\"" + method + "\" is not available in this build");
+  const auto& common = common_keys();
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (std::find(common.begin(), common.end(), it.key()) != common.end() || uses_key(*s.method, it.key()))
+      continue;
+    const auto users = methods_using(it.key());
+    throw spec_error(pointer_append("/", it.key()),
+                     "not used by method \"" + method + "\"" +
+                         (users.empty() ? std::string() : " (only " + quoted_list(users, " and ") + " use it)"));
+  }
+  for (auto it = f.begin(); it != f.end();) {
+    if (std::find(common.begin(), common.end(), it.key()) == common.end() && !uses_key(*s.method, it.key()))
+      it = f.erase(it);
+    else
+      ++it;
+  }
+
+  // ---- process and model
+  s.process = detail::build_process(f["process"]);
+  s.model = std::make_shared<const model_type>(detail::build_model(f["model"], s.process));
+  const long D = s.model->dimension();
+
+  // ---- times: defaults by direction, inside the range, not equal, the right way round
+  const bool enc = s.encoding();
+  const double lo = s.process.t_min(), hi = s.process.t_max();
+  if (f["t_start"].is_null()) f["t_start"] = enc ? lo : hi;
+  if (f["t_end"].is_null()) f["t_end"] = enc ? hi : lo;
+  s.t_start = f["t_start"].get<double>();
+  s.t_end = f["t_end"].get<double>();
+  detail::check_time(s.t_start, s.process, "/t_start");
+  detail::check_time(s.t_end, s.process, "/t_end");
+  if (s.t_end == s.t_start) throw spec_error("/t_end", "equals t_start (" + num(s.t_start) + ")");
+  if (!enc && !(s.t_end < s.t_start))
+    throw spec_error("/t_end", "must be less than t_start: method \"" + method +
+                                   "\" runs from high noise (t_start) to low noise (got t_start = " +
+                                   num(s.t_start) + ", t_end = " + num(s.t_end) + ")");
+  if (enc && !(s.t_end > s.t_start))
+    throw spec_error("/t_end", "must be greater than t_start: method \"" + method +
+                                   "\" runs from the data end (t_start) towards noise (got t_start = " +
+                                   num(s.t_start) + ", t_end = " + num(s.t_end) + ")");
+  const double run_lo = std::min(s.t_start, s.t_end), run_hi = std::max(s.t_start, s.t_end);
+
+  // ---- solver
+  bool fixed_step = false;
+  if (f.contains("solver")) {
+    json& sv = f["solver"];
+    const auto& allowed = s.method->schemes;
+    if (sv["scheme"].is_null()) {
+      std::string pick = allowed.empty() ? std::string() : allowed.front();
+      if (!build.has_scheme(method, pick))
+        for (const auto& a : allowed)
+          if (build.has_scheme(method, a)) {
+            pick = a;
+            break;
+          }
+      sv["scheme"] = pick;
+    }
+    const std::string scheme = sv["scheme"].get<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), scheme) == allowed.end())
+      throw spec_error("/solver/scheme", "method \"" + method + "\" does not take scheme \"" + scheme +
+                                             "\"; it takes " + quoted_list(allowed));
+    if (!build.has_scheme(method, scheme))
+      throw spec_error("/solver/scheme", "\"" + scheme + "\" is not available in this build");
+    s.solver.scheme = scheme;
+    s.solver.steps = sv["steps"].get<long>();
+    s.solver.rtol = sv["rtol"].get<double>();
+    s.solver.atol = sv["atol"].get<double>();
+    s.solver.max_steps = sv["max_steps"].get<long>();
+    s.solver.grid = grid_kind_from_string(sv["grid"].get<std::string>());
+    fixed_step = scheme != "dopri5";
+  }
+
+  // ---- divergence
+  if (f.contains("divergence")) {
+    const json& d = f["divergence"];
+    s.divergence.kind = d["type"] == "exact" ? divergence_kind::exact : divergence_kind::hutchinson;
+    s.divergence.probes = int(d["probes"].get<long>());
+    s.divergence.probe = d["probe"] == "rademacher" ? probe_kind::rademacher : probe_kind::gaussian;
+  }
+
+  // ---- guidance
+  if (f.contains("guidance")) {
+    json& g = f["guidance"];
+    if (g["noise_window"].is_null()) g["noise_window"] = json::array({run_lo, run_hi});
+    s.guidance.q = g["q"].get<double>();
+    s.guidance.noise = g["noise"].get<double>();
+    s.guidance.window_lo = g["noise_window"][0].get<double>();
+    s.guidance.window_hi = g["noise_window"][1].get<double>();
+    s.guidance.exact_projection_term = g["exact_projection_term"].get<bool>();
+    if (!(s.guidance.window_lo < s.guidance.window_hi))
+      throw spec_error("/guidance/noise_window", "must be increasing, [t_lo, t_hi] with t_lo < t_hi (got [" +
+                                                     num(s.guidance.window_lo) + ", " + num(s.guidance.window_hi) + "])");
+    detail::check_time(s.guidance.window_lo, s.process, "/guidance/noise_window/0");
+    detail::check_time(s.guidance.window_hi, s.process, "/guidance/noise_window/1");
+  }
+
+  // ---- high-density sampler
+  if (f.contains("threshold")) {
+    if (f["threshold"].is_null()) {
+      double t0 = std::numeric_limits<double>::quiet_NaN();
+      try {
+        t0 = s.process.t_from_log_snr(0.0);
+      } catch (...) {
+      }
+      f["threshold"] = (t0 > run_lo && t0 < run_hi) ? t0 : 0.5 * (run_lo + run_hi);
+    }
+    s.threshold = f["threshold"].get<double>();
+    if (!(s.threshold >= run_lo && s.threshold <= run_hi))
+      throw spec_error("/threshold", "must lie in [t_end, t_start] = [" + num(run_lo) + ", " + num(run_hi) +
+                                         "] (got " + num(s.threshold) + ")");
+  }
+  if (f.contains("first_phase")) s.first_phase = f["first_phase"].get<std::string>();
+
+  // ---- start points and their number
+  if (!f["x_start"].is_null()) {
+    const json& xs = f["x_start"];
+    detail::require_row_lengths(xs, std::size_t(D), "/x_start", "the model's dimension");
+    if (doc.contains("n") && f["n"].get<long>() != long(xs.size()))
+      throw spec_error("/n", "conflicts with x_start, which has " + std::to_string(xs.size()) + " points (got " +
+                                 f["n"].dump() + ")");
+    f["n"] = std::int64_t(xs.size());
+  } else if (f["n"].is_null()) {
+    f["n"] = 1;
+  }
+  s.n = f["n"].get<long>();
+  s.seed = f["seed"].get<std::uint64_t>();
+  s.track_logp = f["track_logp"].get<bool>();
+  s.init_exact = f["init_logp"] == "exact";
+  if (!f["record"].is_null()) s.record_every = f["record"]["every"].get<long>();
+
+  // ---- memory, before anything per trajectory is allocated (x_start below included)
+  const double grid_points = fixed_step ? double(s.solver.steps) + 1 : 0;
+  double states = 0;
+  if (s.record_every > 0) {
+    const double steps = fixed_step ? double(s.solver.steps) : std::min(double(s.solver.max_steps), 1e4);
+    states = steps / double(s.record_every) + 2;
+  }
+  const double need = run_memory_bytes(double(s.n), double(D), states, grid_points);
+  if (memory_limit_bytes > 0 && need > memory_limit_bytes)
+    throw spec_error("/n", std::to_string(s.n) + " trajectories in dimension " + std::to_string(D) +
+                               (states > 0 ? " with recorded states" : "") + (grid_points > 1e6 ? " and " + f["solver"]["steps"].dump() + " steps" : "") +
+                               " need about " + human_bytes(need) + ", more than the " + human_bytes(memory_limit_bytes) +
+                               " this machine allows");
+  if (!f["x_start"].is_null()) {
+    s.x_start_given = true;
+    s.x_start = detail::rows_to_columns(f["x_start"], D);
+  }
+
+  // ---- the time grid (fixed-step schemes): a log-SNR grid needs finite log-SNR at both ends, ...
+  if (fixed_step) {
+    try {
+      (void)make_time_grid(s.process, s.solver.grid, s.t_start, s.t_end, s.solver.steps);
+    } catch (const dlogp::error& e) {
+      throw spec_error("/solver/grid", detail::strip_id(e.what()));
+    }
+  }
+  s.filled = std::move(f);
+  return s;
+}
+
+/// Parses and validates spec text (see validate_spec).
+inline run_spec parse_spec(std::string_view text, const build_info& build, double memory_limit_bytes) {
+  return validate_spec(parse_json_text(text), build, memory_limit_bytes);
+}
+
+/// The default memory limit: 80% of the physical memory (0 = unknown, no limit).
+inline double default_memory_limit() { return 0.8 * physical_memory_bytes(); }
+
+}  // namespace dlogp::runner
