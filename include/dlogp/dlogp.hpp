@@ -29,6 +29,7 @@
 #include "dlogp/divergence/divergence.hpp"
 
 #include "dlogp/scheme/dopri5.hpp"
+#include "dlogp/scheme/dpm_solver.hpp"
 #include "dlogp/scheme/euler.hpp"
 #include "dlogp/scheme/euler_maruyama.hpp"
 #include "dlogp/scheme/heun.hpp"
@@ -42,11 +43,16 @@
 #include "dlogp/dynamics/pf_ode.hpp"
 #include "dlogp/dynamics/reverse_sde.hpp"
 
+#include "dlogp/analysis/bits_per_dim.hpp"
 #include "dlogp/analysis/elbo.hpp"
 #include "dlogp/analysis/h_statistic.hpp"
 #include "dlogp/analysis/prior_guidance.hpp"
 #include "dlogp/analysis/score_alignment.hpp"
+#include "dlogp/analysis/score_matching.hpp"
 #include "dlogp/analysis/sde_bias.hpp"
+
+#include "dlogp/sampler/langevin.hpp"
+#include "dlogp/sampler/pc.hpp"
 
 #include "dlogp/high_density.hpp"
 #include "dlogp/integrate.hpp"

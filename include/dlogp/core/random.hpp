@@ -17,6 +17,7 @@ enum class purpose : std::uint32_t {
   probe = 3,     ///< Hutchinson probe vectors
   data = 4,      ///< draws from a model's p_t (e.g. the oracle's sample())
   component = 5, ///< mixture component choices
+  langevin = 6,  ///< Langevin and corrector moves
   user = 64,     ///< first value free for users
 };
 
