@@ -64,7 +64,7 @@ inline const node& spec_schema() {
         "How the dynamics are integrated.",
         {key("scheme", string_node("Integration scheme; the method decides which it takes.", scheme_names(), "scheme")
                            .computed("dopri5 for ODE methods, euler-maruyama for SDE methods")),
-         key("steps", integer_node("Fixed-step schemes: number of steps.").at_least(1).at_most(1e8).def(1000)),
+         key("steps", integer_node("Fixed-step schemes: number of steps (hd-sampler: of the whole run, the threshold is inserted; a reverse-sde first phase takes its part also with dopri5).").at_least(1).at_most(1e8).def(1000)),
          key("rtol", pos("dopri5: relative tolerance.").def(1e-6)),
          key("atol", number_node("dopri5: absolute tolerance.").at_least(0).def(1e-9)),
          key("max_steps", integer_node("dopri5: attempted steps per trajectory before status max_steps.")
@@ -82,8 +82,8 @@ inline const node& spec_schema() {
     const node guidance = object_node(
         "Density guidance (dg-ode, dg-sde; MATH.md section 5).",
         {key("q", number_node("Target quantile of log p_0; 0.5 is the PF-ODE.").above(0).below(1).def(0.5)),
-         key("noise", number_node("dg-sde: noise scale phi_tilde inside noise_window.").at_least(0).def(0.0)),
-         key("noise_window", array_node("dg-sde: [t_lo, t_hi] where the noise is on, t_lo < t_hi.", time("Time."))
+         key("noise", number_node("dg-sde: noise amplitude phi_tilde inside noise_window (noise phi P dW with phi = phi_tilde g, 0 outside the window).").at_least(0).def(0.0)),
+         key("noise_window", array_node("dg-sde: closed interval [t_lo, t_hi] of times where the noise is on, t_lo < t_hi.", time("Time."))
                                  .items_between(2, 2)
                                  .computed("[t_end, t_start] (the whole run)")),
          key("exact_projection_term", boolean_node("dg-sde: keep the O(1/D) Hessian term of the noise compensation.")

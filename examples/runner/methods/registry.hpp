@@ -7,7 +7,12 @@
 
 #include "../catalogue.hpp"
 #include "../context.hpp"
+#include "dg_ode.hpp"
+#include "dg_sde.hpp"
 #include "forward_sde.hpp"
+#include "hd_ode.hpp"
+#include "hd_sampler.hpp"
+#include "mode_tracking.hpp"
 #include "pf_ode.hpp"
 #include "pf_ode_encode.hpp"
 #include "reverse_sde.hpp"
@@ -20,6 +25,11 @@ inline const std::vector<method_entry>& method_registry() {
       methods::pf_ode_encode_method(),
       methods::reverse_sde_method(),
       methods::forward_sde_method(),
+      methods::hd_ode_method(),
+      methods::hd_sampler_method(),
+      methods::mode_tracking_method(),
+      methods::dg_ode_method(),
+      methods::dg_sde_method(),
   };
   return r;
 }

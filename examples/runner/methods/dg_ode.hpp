@@ -1,0 +1,28 @@
+#pragma once
+// "dg-ode": density-guided PF-ODE (MATH.md 5.2), dx/dt = f x - (1/2) g^2 eta s with
+// eta = 1 + sqrt(2D) Phi^{-1}(q) / |sigma s|^2; q = 0.5 is the PF-ODE bit for bit. log p is
+// tracked by MATH 3.4 along the path actually taken. A trajectory whose eta blows up (q > 0.5
+// pulling it onto a mode, GROUND_TRUTH T2) stops with status "eta_blowup" (exit 3).
+#include <dlogp/dynamics/density_guidance.hpp>
+
+#include "common.hpp"
+
+namespace dlogp::runner::methods {
+
+inline run_output run_dg_ode(const run_context& ctx) {
+  const run_spec& s = ctx.spec;
+  matrix<double> X0 = start_points(s);
+  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
+  dg_ode_options o;
+  o.q = s.guidance.q;
+  o.divergence = s.divergence;
+  const dg_ode dyn(*s.model, s.process, o);
+  auto r = with_ode_scheme(s.solver.scheme, [&](auto scheme) {
+    return integrate(dyn, scheme, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
+  });
+  return finish_sampling(ctx, std::move(X0), std::move(r));
+}
+
+inline method_entry dg_ode_method() { return {"dg-ode", {"dopri5", "euler", "heun", "rk4"}, &run_dg_ode}; }
+
+}  // namespace dlogp::runner::methods

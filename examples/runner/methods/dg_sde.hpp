@@ -1,0 +1,37 @@
+#pragma once
+// "dg-sde": stochastic density guidance (MATH.md 5.3), Euler-Maruyama. The noise is
+// phi P dW-bar with phi = phi_tilde g, P = I - s s^T / |s|^2, and phi_tilde = guidance.noise for
+// t in the CLOSED window [t_lo, t_hi] = guidance.noise_window, 0 outside; the drift carries the
+// Laplacian correction (and the O(1/D) Hessian term with exact_projection_term), so log p keeps
+// the DG-ODE's schedule. log p is tracked by MATH 3.5 along the path actually taken. Blow-up of
+// eta: status "eta_blowup", as dg-ode.
+#include <cmath>
+#include <limits>
+
+#include <dlogp/dynamics/density_guidance.hpp>
+
+#include "common.hpp"
+
+namespace dlogp::runner::methods {
+
+inline run_output run_dg_sde(const run_context& ctx) {
+  const run_spec& s = ctx.spec;
+  matrix<double> X0 = start_points(s);
+  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
+  dg_sde_options o;
+  o.q = s.guidance.q;
+  // The library's window is half-open [t_lo, t_hi); the spec's is closed, so that the default
+  // [t_end, t_start] also puts noise on the first step (evaluated at t_start).
+  o.noise = noise_window{s.guidance.noise, s.guidance.window_lo,
+                         std::nextafter(s.guidance.window_hi, std::numeric_limits<double>::infinity())};
+  o.hessian_term = s.guidance.exact_projection_term;
+  o.divergence = s.divergence;
+  const dg_sde dyn(*s.model, s.process, o);
+  auto r = integrate(dyn, euler_maruyama{}, X0, L0, s.t_start, s.t_end, ctx.options(),
+                     ctx.observer(s.t_start, s.t_end));
+  return finish_sampling(ctx, std::move(X0), std::move(r));
+}
+
+inline method_entry dg_sde_method() { return {"dg-sde", {"euler-maruyama"}, &run_dg_sde}; }
+
+}  // namespace dlogp::runner::methods

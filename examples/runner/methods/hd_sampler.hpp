@@ -1,0 +1,100 @@
+#pragma once
+// "hd-sampler": the high-density sampler (MATH.md 4.2, Algorithm 1) through the library's
+// sample_high_density: first_phase (PF-ODE, or the augmented reverse SDE by Euler-Maruyama)
+// from t_start down to threshold, then the HD-ODE down to t_end, log p tracked through both.
+//
+// Numerics. Fixed-step schemes: the run's grid (solver.steps, solver.grid over
+// [t_end, t_start]) with the threshold inserted, each phase taking its own part, so that
+// threshold = t_end reproduces the first phase's method (pf-ode or reverse-sde) bit for bit and
+// threshold = t_start the hd-ode. dopri5: each phase adaptive with the same rtol / atol, and
+// max_steps per phase; a reverse-SDE first phase still takes its part of the fixed grid.
+// solver.scheme is the HD-ODE's (and the PF-ODE phase's) scheme.
+#include <vector>
+
+#include <dlogp/high_density.hpp>
+
+#include "common.hpp"
+
+namespace dlogp::runner::methods {
+
+namespace detail {
+
+inline ode_scheme_kind ode_scheme_from_name(const std::string& name) {
+  if (name == "euler") return ode_scheme_kind::euler;
+  if (name == "heun") return ode_scheme_kind::heun;
+  if (name == "rk4") return ode_scheme_kind::rk4;
+  if (name == "dopri5") return ode_scheme_kind::dopri5;
+  throw std::logic_error("dlogp-run: hd-sampler scheme \"" + name + "\" is registered but not dispatched");
+}
+
+/// The run's fixed-step grid cut at the threshold into [t_start .. thr] and [thr .. t_end].
+inline void split_grid(const run_spec& s, std::vector<double>& first, std::vector<double>& second) {
+  const std::vector<double> all = make_time_grid(s.process, s.solver.grid, s.t_start, s.t_end, s.solver.steps);
+  const double thr = s.threshold;
+  first.clear();
+  second.clear();
+  for (double t : all)
+    if (t > thr) first.push_back(t);
+  first.push_back(thr);
+  second.push_back(thr);
+  for (double t : all)
+    if (t < thr) second.push_back(t);
+  // The ends are the run's own (the library checks them exactly).
+  first.front() = s.t_start;
+  second.back() = s.t_end;
+}
+
+}  // namespace detail
+
+inline run_output run_hd_sampler(const run_context& ctx) {
+  const run_spec& s = ctx.spec;
+  matrix<double> X0 = start_points(s);
+  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
+
+  high_density_options o;
+  o.threshold = s.threshold;
+  o.first_phase = s.first_phase == "reverse-sde" ? first_phase_kind::reverse_sde : first_phase_kind::pf_ode;
+  const ode_scheme_kind scheme = detail::ode_scheme_from_name(s.solver.scheme);
+  for (phase_options* ph : {&o.first, &o.second}) {
+    ph->scheme = scheme;
+    ph->rtol = s.solver.rtol;
+    ph->atol = s.solver.atol;
+    ph->max_steps = s.solver.max_steps;
+  }
+  // A reverse-SDE first phase always takes the fixed grid (also when the HD-ODE is dopri5).
+  if (scheme != ode_scheme_kind::dopri5 || o.first_phase == first_phase_kind::reverse_sde) {
+    std::vector<double> first, second;
+    detail::split_grid(s, first, second);
+    o.first.times = std::move(first);
+    if (scheme != ode_scheme_kind::dopri5) o.second.times = std::move(second);
+  }
+  o.divergence = s.divergence;
+  o.t_start = s.t_start;
+  o.t_end = s.t_end;
+  o.seed = s.seed;
+  o.track_logp = s.track_logp;
+  o.threads = ctx.threads;
+
+  // The observer: phase 0 down to the threshold, phase 1 after it (the HD-ODE's step 0 repeats
+  // the threshold state). A phase of zero length is skipped, so then there is only one.
+  const bool two = s.threshold < s.t_start && s.threshold > s.t_end;
+  step_observer<double> observer;
+  if (!two) {
+    observer = ctx.observer(s.t_start, s.t_end);
+  } else if (auto a = ctx.observer(s.t_start, s.threshold, 0, 2)) {
+    auto b = ctx.observer(s.threshold, s.t_end, 1, 2);
+    const double thr = s.threshold;
+    observer = [a, b, thr](const step_view<double>& v) {
+      const bool second = v.t < thr || (v.t == thr && v.step == 0);
+      (second ? b : a)(v);
+    };
+  }
+  auto r = sample_high_density(*s.model, s.process, X0, L0, o, observer);
+  return finish_sampling(ctx, std::move(X0), std::move(r));
+}
+
+inline method_entry hd_sampler_method() {
+  return {"hd-sampler", {"dopri5", "euler", "heun", "rk4"}, &run_hd_sampler};
+}
+
+}  // namespace dlogp::runner::methods

@@ -1,0 +1,28 @@
+#pragma once
+// "mode-tracking": the mode y_s of p(x_s | x_t) (MATH.md 4.1) for the fixed (t, x_t) =
+// (t_start, x_start), followed from y_{t_start} = x_start down to t_end (default the process's
+// t_min: use a process with t_min = 0 to reach argmax p(x_0 | x_t)). log p_s(y_s) is tracked
+// from init_logp at t_start. Needs the model's Hessian and the gradient of its Laplacian (the
+// mixture has both), so the Laplacian is always exact: the method reads no "divergence".
+#include <dlogp/dynamics/mode_tracking.hpp>
+
+#include "common.hpp"
+
+namespace dlogp::runner::methods {
+
+inline run_output run_mode_tracking(const run_context& ctx) {
+  const run_spec& s = ctx.spec;
+  matrix<double> X0 = start_points(s);
+  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
+  const mode_tracking dyn(*s.model, s.process, s.t_start);  // the anchor time is t_start
+  auto r = with_ode_scheme(s.solver.scheme, [&](auto scheme) {
+    return integrate(dyn, scheme, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
+  });
+  return finish_sampling(ctx, std::move(X0), std::move(r));
+}
+
+inline method_entry mode_tracking_method() {
+  return {"mode-tracking", {"dopri5", "euler", "heun", "rk4"}, &run_mode_tracking};
+}
+
+}  // namespace dlogp::runner::methods

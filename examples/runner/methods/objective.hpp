@@ -1,0 +1,181 @@
+#pragma once
+// "objective": score-matching objectives of the model's score on given points (x_start, or n
+// draws from the model's p_{t_data}), as Monte-Carlo estimates with standard errors
+// (include/dlogp/analysis/score_matching.hpp, docs/samplers.md):
+//   DSM (1/2) int lambda E|s(t, x_t) + eps/sqrt(v)|^2 dt,  ISM int lambda E[|s|^2/2 + div s] dt,
+//   SSM int lambda E[(u.s)^2/2 + u^T J u] dt
+// over t in [t_start, t_end] (defaults: the process range), x_t from the forward kernel started
+// at objective.t_data. Nothing is integrated: x = x_start, logp = null, logp_exact =
+// log p_{t_data}(x), steps = 0. Each result adds "objectives": {name: {value, standard_error}}
+// (the point's mean over its `samples` draws; standard_error over those draws, null with one
+// draw) and, with objective.elbo, "elbo": {value, standard_error} (score_matching_elbo, the
+// likelihood-weighted bound over [t_start, t_end] with pi = N(0, sigma(t_end)^2 I)). The summary
+// adds "objectives": {name: {value, standard_error, terms, score_evals}} (and "elbo"): the mean
+// over the points, standard error from the spread of the per-point values (>= 2 points; over the
+// draws for one point), exactly what the library returns for the whole batch.
+//
+// Each point is estimated by its own library call with first_id = j * samples, i.e. with the
+// same term ids as one call on all points, so a point's numbers depend only on the seed and its
+// index (never on --threads).
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include <dlogp/analysis/score_matching.hpp>
+#include <dlogp/config.hpp>
+
+#include "../output.hpp"
+#include "common.hpp"
+
+namespace dlogp::runner::methods {
+
+namespace detail {
+
+inline sm_weighting sm_weighting_from_name(const std::string& n) {
+  if (n == "likelihood") return sm_weighting::likelihood;
+  if (n == "sigma2") return sm_weighting::sigma2;
+  if (n == "constant") return sm_weighting::constant;
+  throw std::logic_error("dlogp-run: objective weighting \"" + n + "\" is not dispatched");
+}
+
+inline time_sampling time_sampling_from_name(const std::string& n) {
+  if (n == "log-snr") return time_sampling::log_snr;
+  if (n == "uniform") return time_sampling::uniform;
+  if (n == "log-snr-nodes") return time_sampling::log_snr_nodes;
+  throw std::logic_error("dlogp-run: objective time_sampling \"" + n + "\" is not dispatched");
+}
+
+inline sm_objective sm_objective_from_name(const std::string& n) {
+  if (n == "dsm") return sm_objective::dsm;
+  if (n == "ism") return sm_objective::ism;
+  if (n == "ssm") return sm_objective::ssm;
+  throw std::logic_error("dlogp-run: objective \"" + n + "\" is not dispatched");
+}
+
+/// Mean and standard error over the per-point values, as the library computes them for a batch
+/// (one point: that point's standard error over its draws).
+inline json sm_summary(const std::vector<sm_estimate>& per_point, long samples) {
+  const long N = long(per_point.size());
+  double mean = 0;
+  long evals = 0;
+  for (const auto& e : per_point) {
+    mean += e.value;
+    evals += e.score_evals;
+  }
+  mean /= double(N);
+  double se = per_point.front().standard_error;
+  if (N >= 2) {
+    double ss = 0;
+    for (const auto& e : per_point) ss += (e.value - mean) * (e.value - mean);
+    se = std::sqrt(ss / double(N - 1) / double(N));
+  }
+  json o = json::object();
+  o["value"] = number_or_null(mean);
+  o["standard_error"] = (N >= 2 || samples >= 2) ? number_or_null(se) : json(nullptr);
+  o["terms"] = N * samples;
+  o["score_evals"] = evals;
+  return o;
+}
+
+inline json sm_point(const sm_estimate& e, long samples) {
+  json o = json::object();
+  o["value"] = number_or_null(e.value);
+  o["standard_error"] = samples >= 2 ? number_or_null(e.standard_error) : json(nullptr);
+  return o;
+}
+
+}  // namespace detail
+
+inline run_output run_objective(const run_context& ctx) {
+  const run_spec& s = ctx.spec;
+  const json& k = s.filled.at("objective");
+  const double t_data = k.at("t_data").get<double>();
+  matrix<double> X0;
+  if (s.x_start_given) {
+    X0 = s.x_start;
+  } else {
+    X0.resize(s.dimension(), s.n);
+    s.model->sample(t_data, s.seed, std::uint64_t(0), X0);
+  }
+  const long N = X0.cols();
+
+  score_matching_options o;
+  o.seed = s.seed;
+  o.t_data = t_data;
+  o.t_min = s.t_start;
+  o.t_max = s.t_end;
+  o.samples = k.at("samples").get<long>();
+  o.weighting = detail::sm_weighting_from_name(k.at("weighting").get<std::string>());
+  o.time = detail::time_sampling_from_name(k.at("time_sampling").get<std::string>());
+  o.time_nodes = int(k.at("time_nodes").get<long>());
+  o.projections = int(k.at("projections").get<long>());
+  o.projection = k.at("projection") == "gaussian" ? probe_kind::gaussian : probe_kind::rademacher;
+  o.variance_reduced = k.at("variance_reduced").get<bool>();
+  o.divergence = s.divergence;
+  o.threads = 1;  // the points are spread over the threads below
+  std::vector<std::string> names;
+  for (const auto& v : k.at("objectives")) {
+    const std::string n = v.get<std::string>();
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  }
+  const bool elbo = k.at("elbo").get<bool>();
+  const std::size_t n_obj = names.size() + (elbo ? 1 : 0);
+
+  // est[q][j]: objective q (the ELBO last) at point j.
+  std::vector<std::vector<sm_estimate>> est(n_obj, std::vector<sm_estimate>(std::size_t(N)));
+  std::exception_ptr failure;
+#if DLOGP_HAS_OPENMP
+  const int nt = ctx.threads > 0 ? ctx.threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+#endif
+  for (long j = 0; j < N; ++j) {
+    try {
+      score_matching_options oj = o;
+      oj.first_id = std::uint64_t(j) * std::uint64_t(o.samples);
+      const matrix<double> P = X0.col(j);
+      for (std::size_t q = 0; q < names.size(); ++q)
+        est[q][std::size_t(j)] =
+            score_matching(detail::sm_objective_from_name(names[q]), *s.model, s.process, P, oj);
+      if (elbo) est[names.size()][std::size_t(j)] = score_matching_elbo(*s.model, s.process, P, oj);
+    } catch (...) {
+#if DLOGP_HAS_OPENMP
+#pragma omp critical(dlogp_runner_objective_failure)
+#endif
+      if (!failure) failure = std::current_exception();
+    }
+    if (ctx.progress) ctx.progress->update(j, 0, 1, 1.0, true);
+  }
+  if (failure) std::rethrow_exception(failure);
+
+  run_output out;
+  out.logp = vector<double>::Constant(N, no_value);
+  out.logp_exact = exact_log_p(s, t_data, X0);
+  out.stats.assign(std::size_t(N), trajectory_stats{});
+  out.result_extra.assign(std::size_t(N), json::object());
+  for (long j = 0; j < N; ++j) {
+    auto& st = out.stats[std::size_t(j)];
+    st.t_reached = s.t_start;
+    json objectives = json::object();
+    for (std::size_t q = 0; q < n_obj; ++q) {
+      const sm_estimate& e = est[q][std::size_t(j)];
+      st.score_evals += e.score_evals;
+      if (q < names.size()) objectives[names[q]] = detail::sm_point(e, o.samples);
+    }
+    out.result_extra[std::size_t(j)]["objectives"] = std::move(objectives);
+    if (elbo) out.result_extra[std::size_t(j)]["elbo"] = detail::sm_point(est[names.size()][std::size_t(j)], o.samples);
+    if (ctx.recorder) ctx.recorder->finish(j, s.t_start, X0.col(j).data(), no_value);
+  }
+  json summary = json::object();
+  for (std::size_t q = 0; q < names.size(); ++q) summary[names[q]] = detail::sm_summary(est[q], o.samples);
+  out.summary_extra["objectives"] = std::move(summary);
+  if (elbo) out.summary_extra["elbo"] = detail::sm_summary(est[names.size()], o.samples);
+  out.x_start = X0;
+  out.x = std::move(X0);
+  return out;
+}
+
+inline method_entry objective_method() { return {"objective", {}, &run_objective}; }
+
+}  // namespace dlogp::runner::methods
