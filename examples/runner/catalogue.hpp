@@ -71,10 +71,14 @@ inline const std::vector<method_info>& method_catalogue() {
        "density-guided PF-ODE: log p_0 pushed to the quantile q"},
       {"dg-sde", direction::sampling, sde, {"solver", "divergence", "guidance"},
        "stochastic density guidance: projected noise inside noise_window, same log p schedule"},
-      {"langevin", direction::sampling, {}, {}, "Langevin dynamics (issue 8)"},
-      {"annealed-langevin", direction::sampling, {}, {}, "annealed Langevin dynamics, NCSN (issue 8)"},
-      {"pc", direction::sampling, {}, {}, "predictor-corrector sampling (issue 8)"},
-      {"objective", direction::sampling, {}, {}, "DSM / ISM / SSM estimates for given points (issue 8)"},
+      {"langevin", direction::sampling, {}, {"langevin"},
+       "Langevin dynamics at t_end from x_start (or prior draws at t_start), log p by the trapezoid rule"},
+      {"annealed-langevin", direction::sampling, {}, {"divergence", "annealed_langevin"},
+       "annealed Langevin dynamics (NCSN) on a log-SNR ladder from t_start to t_end, with log p"},
+      {"pc", direction::sampling, sde, {"solver", "pc"},
+       "predictor-corrector: reverse-SDE Euler-Maruyama + Langevin corrector (SNR rule), with log p"},
+      {"objective", direction::encoding, {}, {"divergence", "objective"},
+       "DSM / ISM / SSM estimates (and the ELBO) of the score on given points over [t_start, t_end]"},
   };
   return m;
 }

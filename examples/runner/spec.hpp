@@ -25,6 +25,7 @@
 
 #include "catalogue.hpp"
 #include "memory.hpp"
+#include "methods/issue8_checks.hpp"
 #include "spec_schema.hpp"
 
 namespace dlogp::runner {
@@ -308,6 +309,9 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
                                          "] (got " + num(s.threshold) + ")");
   }
   if (f.contains("first_phase")) s.first_phase = f["first_phase"].get<std::string>();
+
+  // ---- issue-8 methods and schemes (methods/issue8_checks.hpp)
+  detail::check_issue8_keys(doc, f, s.process, s.t_start, s.t_end);
 
   // ---- start points and their number
   if (!f["x_start"].is_null()) {

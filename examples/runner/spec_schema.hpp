@@ -70,7 +70,15 @@ inline const node& spec_schema() {
          key("max_steps", integer_node("dopri5: attempted steps per trajectory before status max_steps.")
                               .at_least(1).at_most(1e12).def(100000)),
          key("grid", string_node("Fixed-step schemes: spacing of the time grid.", {"uniform", "edm-rho", "log-snr"}, "grid")
-                         .def("uniform"))});
+                         .def("uniform")),
+         key("dpm_prediction", string_node("dpm-solver-2, dpm-solver-3: what the solver extrapolates, \"data\" (x0, "
+                                           "DPM-Solver++) or \"noise\" (eps, DPM-Solver). Other schemes: must be absent.",
+                                           {"data", "noise"}, "prediction")
+                                   .def("data")),
+         key("dpm_method", string_node("dpm-solver-2, dpm-solver-3: \"multistep\" (1 score evaluation per step) or "
+                                       "\"singlestep\" (2 or 3 per step). Other schemes: must be absent.",
+                                       {"multistep", "singlestep"}, "dpm method")
+                               .def("multistep"))});
 
     const node divergence = object_node(
         "Divergence of the score for the log-density rate (MATH.md section 6).",
@@ -89,6 +97,42 @@ inline const node& spec_schema() {
          key("exact_projection_term", boolean_node("dg-sde: keep the O(1/D) Hessian term of the noise compensation.")
                                           .def(false))});
 
+    const node langevin = object_node(
+        "langevin: unadjusted Langevin moves x' = x + a s + sqrt(2a) z at the fixed time t_end.",
+        {key("steps", integer_node("Number of moves.").at_least(0).at_most(1e9).def(1000)),
+         key("step_size", pos("Step size a.").def(1e-3))});
+    const node annealed_langevin = object_node(
+        "annealed-langevin (NCSN): levels from t_start to t_end equally spaced in log-SNR, steps_per_level moves "
+        "at each with a_i = step_factor sigma(t_i)^2.",
+        {key("levels", integer_node("Number of noise levels L (1: every move at t_end).").at_least(1).at_most(1e6).def(10)),
+         key("steps_per_level", integer_node("Moves K per level.").at_least(1).at_most(1e9).def(100)),
+         key("step_factor", pos("c in a_i = c sigma(t_i)^2 (NCSN's eps / sigma_L^2).").def(0.2)),
+         key("level_nodes", integer_node("Gauss-Legendre nodes for log p between levels.").at_least(1).at_most(16).def(4))});
+    const node pc = object_node(
+        "pc: corrector_steps Langevin moves before each reverse-SDE Euler-Maruyama step (solver.steps, solver.grid).",
+        {key("corrector_steps", integer_node("Langevin moves M per step (0: reverse-sde).").at_least(0).at_most(1e6).def(1)),
+         key("snr", pos("r of the signal-to-noise rule e = 2 a_i (r |z| / |s|)^2.").def(0.16)),
+         key("snr_pilot", integer_node("Prior draws whose averaged norms set the step sizes.").at_least(1).at_most(1e6).def(64))});
+    const node objective = object_node(
+        "objective: score-matching objectives on the points x_start (at t_data) over [t_start, t_end].",
+        {key("objectives", array_node("Which objectives to estimate.", string_node("Objective.", {"dsm", "ism", "ssm"}, "objective"))
+                               .non_empty()
+                               .def(json::array({"dsm", "ism", "ssm"}))),
+         key("weighting", string_node("lambda(t): \"likelihood\" = g^2, \"sigma2\" = sigma^2, \"constant\" = 1.",
+                                      {"likelihood", "sigma2", "constant"}, "weighting")
+                              .def("likelihood")),
+         key("time_sampling", string_node("Times: uniform in log-SNR (importance sampling), uniform in t, or Gauss-Legendre "
+                                          "nodes in log-SNR.", {"log-snr", "uniform", "log-snr-nodes"}, "time sampling")
+                                  .def("log-snr")),
+         key("time_nodes", integer_node("log-snr-nodes: number of nodes.").at_least(1).at_most(512).def(32)),
+         key("samples", integer_node("Draws (time, noise) per point.").at_least(1).at_most(1e9).def(1)),
+         key("t_data", time("Time of the given points; the forward kernel starts there. At most t_start.").def(0.0)),
+         key("projections", integer_node("ssm: random projections per draw.").at_least(1).at_most(1e6).def(1)),
+         key("projection", string_node("ssm: projection distribution.", {"rademacher", "gaussian"}, "projection").def("rademacher")),
+         key("variance_reduced", boolean_node("ssm: |s|^2 / 2 instead of (u.s)^2 / 2 (SSM-VR).").def(false)),
+         key("elbo", boolean_node("Also estimate the continuous-time ELBO (likelihood weighting, prior N(0, sigma(t_end)^2 I)).")
+                         .def(false))});
+
     const node record = object_node("Store the trajectories: every k-th state plus the last one.",
                                     {key("every", integer_node("k.").at_least(1).def(1))})
                             .or_null()
@@ -106,6 +150,10 @@ inline const node& spec_schema() {
                               .computed("the time where alpha = sigma (log-SNR 0) if inside the run, else the middle")),
          key("first_phase", string_node("hd-sampler: dynamics before threshold.", {"pf-ode", "reverse-sde"}, "first phase")
                                 .def("pf-ode")),
+         key("langevin", langevin),
+         key("annealed_langevin", annealed_langevin),
+         key("pc", pc),
+         key("objective", objective),
          key("t_start", time("Start time.").computed("process t_max for sampling methods, t_min for pf-ode-encode and forward-sde")),
          key("t_end", time("End time.").computed("the other end of the process range")),
          key("x_start", array_node("Start points [N][D] at t_start; null: n draws (from the prior N(0, sigma(t_start)^2 I) "

@@ -75,7 +75,7 @@ TEST_CASE("cli binary: a good spec gives exit 0 and one JSON document on stdout"
 TEST_CASE("cli binary: an invalid spec gives exit 2, one [dlogp. line and no stdout", "[cli]") {
   const fs::path d = scratch("invalid");
   for (const std::string& spec : {std::string("{"), gmm1_spec + R"("method": "pf-ode", "n": -1})",
-                                 gmm1_spec + R"("method": "langevin"})", gmm1_spec + R"("method": "pf-ode", "n": 1e15})"}) {
+                                 gmm1_spec + R"("method": "langevin", "langevin": {"step_size": 0}})", gmm1_spec + R"("method": "pf-ode", "n": 1e15})"}) {
     INFO(spec);
     const auto r = run(d, "-", spec);
     CHECK(r.code == 2);

@@ -7,12 +7,16 @@
 
 #include "../catalogue.hpp"
 #include "../context.hpp"
+#include "annealed_langevin.hpp"
 #include "dg_ode.hpp"
 #include "dg_sde.hpp"
 #include "forward_sde.hpp"
 #include "hd_ode.hpp"
 #include "hd_sampler.hpp"
+#include "langevin.hpp"
 #include "mode_tracking.hpp"
+#include "objective.hpp"
+#include "pc.hpp"
 #include "pf_ode.hpp"
 #include "pf_ode_encode.hpp"
 #include "reverse_sde.hpp"
@@ -30,6 +34,10 @@ inline const std::vector<method_entry>& method_registry() {
       methods::mode_tracking_method(),
       methods::dg_ode_method(),
       methods::dg_sde_method(),
+      methods::langevin_method(),
+      methods::annealed_langevin_method(),
+      methods::pc_method(),
+      methods::objective_method(),
   };
   return r;
 }
