@@ -1,0 +1,164 @@
+#pragma once
+// A TorchScript module (torch.jit.script or torch.jit.trace, saved with .save()) as a dlogp
+// score model. Opt-in: needs libtorch (Debian's libtorch-dev; CMake option DLOGP_WITH_TORCH
+// for the tests), and is not part of the umbrella header.
+//
+// The module's forward takes (x, t): x of shape [N, D] (one sample per row) and t of shape [N]
+// (every entry the same time), both of the model's scalar type, and returns [N, D]: a raw
+// prediction of the given parametrisation (epsilon, x0, v, flow velocity or the score),
+// turned into a score by the adapters of model/parametrisation.hpp.
+//
+// Scalar types: the module's parameters are converted to Scalar at load. A TRACED module also
+// records its dtype conversions as constants, so it runs only in the dtype it was traced in
+// (trace once per scalar type); scripted modules usually work in both.
+// Layout: a column-major D x N dlogp matrix is a row-major [N, D] tensor, so inputs are passed
+// to torch without a copy, and the output is copied once.
+// JVPs (score_jvp) use reverse mode twice (the "double-vjp" trick: J v = d/du <J^T u, v>),
+// about 3 evaluations; the exact divergence then costs about 3 D evaluations.
+// Thread safety: inference on one module from several threads is supported by TorchScript;
+// gradient mode is disabled per call (thread-local guard). Torch's own intra-op threads add to
+// the driver's OpenMP threads: set torch::set_num_threads(1) when the driver runs threads.
+// libtorch includes glog, whose CHECK macro clashes with test frameworks' CHECK (Catch2):
+// include this header first and #undef CHECK before the framework (tests/torch does).
+// Determinism across batch sizes is whatever torch gives (its GEMMs may use a different
+// summation order for different N): this adapter does not promise bit-identical columns.
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "dlogp/core/concepts.hpp"
+#include "dlogp/core/types.hpp"
+#include "dlogp/error.hpp"
+#include "dlogp/model/parametrisation.hpp"
+
+namespace dlogp {
+
+template <class Scalar, process Process>
+class torch_score_model {
+  static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
+                "torch_score_model: Scalar must be float or double");
+
+ public:
+  using scalar_type = Scalar;
+  using S = Scalar;
+
+  /// Loads the module from `path` (throws error "io_error" if torch cannot load it), converts
+  /// its parameters to Scalar, and checks one evaluation at t_max gives D x 1.
+  torch_score_model(const std::string& path, long dimension, Process process,
+                    parametrisation kind)
+      : process_(std::move(process)), kind_(kind), dimension_(dimension) {
+    detail::require(dimension >= 1,
+                    "torch_score_model: dimension must be >= 1 (" + std::to_string(dimension) + ")");
+    try {
+      module_ = torch::jit::load(path, torch::kCPU);
+    } catch (const std::exception& e) {
+      throw error("io_error", "torch_score_model: cannot load the module (" + path + "): " +
+                                  first_line(e.what()));
+    }
+    module_.to(dtype());
+    module_.eval();
+    matrix<S> x = matrix<S>::Zero(dimension_, 1), s;
+    score(process_.t_max(), x, s);  // checks the output shape once, at construction
+  }
+
+  long dimension() const { return dimension_; }
+  const Process& process() const { return process_; }
+  parametrisation kind() const { return kind_; }
+
+  void score(double t, const matrix<S>& X, matrix<S>& out) const {
+    detail::require_dimension(dimension_, X.rows(), "torch_score_model: rows of X");
+    const auto c = to_score_coefficients(kind_, process_, t);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor y = forward(t, input(X));
+    copy_out(y, X.cols(), out);
+    combine(c, X, out);
+  }
+
+  /// S = s(t, X), JV = (d s / d x) V per column, by two reverse-mode passes.
+  void score_jvp(double t, const matrix<S>& X, const matrix<S>& V, matrix<S>& out,
+                 matrix<S>& JV) const {
+    detail::require_dimension(dimension_, X.rows(), "torch_score_model: rows of X");
+    detail::require_dimension(X.rows(), V.rows(), "torch_score_model: rows of V");
+    detail::require_dimension(X.cols(), V.cols(), "torch_score_model: columns of V");
+    const auto c = to_score_coefficients(kind_, process_, t);
+    torch::AutoGradMode grad_on(true);
+    const torch::Tensor x = input(X).detach().clone().requires_grad_(true);
+    const torch::Tensor y = forward(t, x);
+    // u is a dummy cotangent: g(u) = J^T u is linear in u, and d<g(u), v>/du = J v.
+    const torch::Tensor u = torch::zeros_like(y).requires_grad_(true);
+    const auto g = torch::autograd::grad({y}, {x}, {u}, /*retain_graph=*/true,
+                                         /*create_graph=*/true, /*allow_unused=*/true);
+    copy_out(y.detach(), X.cols(), out);
+    combine(c, X, out);
+    if (!g[0].defined()) {  // output independent of x
+      JV.setZero(X.rows(), X.cols());
+    } else {
+      const auto jv = torch::autograd::grad({g[0]}, {u}, {input(V)}, /*retain_graph=*/false,
+                                            /*create_graph=*/false, /*allow_unused=*/true);
+      if (jv[0].defined())
+        copy_out(jv[0].detach(), X.cols(), JV);
+      else
+        JV.setZero(X.rows(), X.cols());
+    }
+    combine(c, V, JV);
+  }
+
+ private:
+  static constexpr torch::ScalarType dtype() {
+    return std::is_same_v<S, float> ? torch::kFloat32 : torch::kFloat64;
+  }
+
+  static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+  /// The D x N matrix as an [N, D] tensor sharing its memory (torch does not write to it).
+  torch::Tensor input(const matrix<S>& X) const {
+    return torch::from_blob(const_cast<S*>(X.data()), {long(X.cols()), long(X.rows())},
+                            torch::TensorOptions().dtype(dtype()));
+  }
+
+  torch::Tensor forward(double t, const torch::Tensor& x) const {
+    const torch::Tensor tt = torch::full({x.size(0)}, t, torch::TensorOptions().dtype(dtype()));
+    std::vector<torch::jit::IValue> args{x, tt};
+    torch::jit::IValue r;
+    try {
+      r = const_cast<torch::jit::Module&>(module_).forward(args);
+    } catch (const std::exception& e) {
+      throw invalid_argument("torch_score_model: forward failed: " + first_line(e.what()));
+    }
+    if (!r.isTensor()) throw invalid_argument("torch_score_model: forward must return a tensor");
+    return r.toTensor();
+  }
+
+  void copy_out(const torch::Tensor& y, long N, matrix<S>& out) const {
+    if (y.dim() != 2 || y.size(0) != N || y.size(1) != dimension_)
+      throw dimension_mismatch("torch_score_model: output shape must be [" + std::to_string(N) +
+                               ", " + std::to_string(dimension_) + "] (" + shape(y) + ")");
+    const torch::Tensor c = y.to(dtype()).contiguous();
+    out.resize(dimension_, N);
+    std::copy(c.data_ptr<S>(), c.data_ptr<S>() + N * dimension_, out.data());
+  }
+
+  static std::string shape(const torch::Tensor& y) {
+    std::string s = "[";
+    for (long i = 0; i < y.dim(); ++i) s += (i ? ", " : "") + std::to_string(y.size(i));
+    return s + "]";
+  }
+
+  static void combine(const affine_coefficients& c, const matrix<S>& X, matrix<S>& out) {
+    const S a = S(c.scale), b = S(c.shift);
+    for (long j = 0; j < out.cols(); ++j)
+      for (long i = 0; i < out.rows(); ++i)
+        out(i, j) = c.shift == 0.0 ? a * out(i, j) : a * out(i, j) + b * X(i, j);
+  }
+
+  torch::jit::Module module_;
+  Process process_;
+  parametrisation kind_;
+  long dimension_;
+};
+
+}  // namespace dlogp

@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""Writes the tiny models tests/torch/torch_score_model_test.cpp loads (run at test time).
+
+    /usr/bin/python3 tests/torch/make_models.py OUT_DIR
+
+OUT_DIR/mlp_traced_f64.pt    torch.jit.trace of examples/patches' MLP (D = 8, width 8, FiLM,
+                             residual, skip), float64; mlp_traced_f32.pt the same in float32
+OUT_DIR/mlp.safetensors      the same weights in the dlogp weight format
+OUT_DIR/gauss_scripted.pt    torch.jit.script of eps(x, t) = x * sigma / (alpha^2 c^2 + sigma^2)
+                             (the exact epsilon of N(0, c^2 I) data under the VP process), c = 0.5
+OUT_DIR/bad_shape.pt         torch.jit.script returning [N, D + 1]
+"""
+import copy
+import json
+import os
+import sys
+
+import torch
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "..", "examples", "patches"))
+import patches_common as pc  # noqa: E402
+
+
+class gauss_eps(torch.nn.Module):
+    def __init__(self, c: float):
+        super().__init__()
+        self.c = c
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        b = pc.BETA_MIN * t + 0.5 * (pc.BETA_MAX - pc.BETA_MIN) * t * t
+        alpha = torch.exp(-0.5 * b)
+        sigma = torch.sqrt(-torch.expm1(-b))
+        return x * (sigma / (alpha * alpha * self.c * self.c + sigma * sigma))[:, None]
+
+
+class bad_shape(torch.nn.Module):
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x, t[:, None]], dim=1)
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    d = 8
+    m = pc.mlp_eps(d=d, width=8, depth=3, emb_dim=8, time_width=6, scale=100.0, max_period=1000.0,
+                   film=True, residual=True, skip=True).double()
+    with torch.no_grad():  # the zero-initialised gains and skip would hide bugs: randomise
+        for p in m.parameters():
+            p.copy_(0.5 * torch.randn_like(p))
+    x = torch.randn(3, d, dtype=torch.float64)
+    t = torch.full((3,), 0.3, dtype=torch.float64)
+    # A trace records dtype conversions as constants: trace once per scalar type.
+    torch.jit.trace(m, (x, t)).save(os.path.join(out, "mlp_traced_f64.pt"))
+    m32 = copy.deepcopy(m).float()
+    torch.jit.trace(m32, (x.float(), t.float())).save(os.path.join(out, "mlp_traced_f32.pt"))
+    tensors = {k: v.detach().numpy() for k, v in m.named_tensors().items()}
+    arch = m.architecture()
+    arch["dimension"] = d
+    pc.write_tensors(os.path.join(out, "mlp.safetensors"), tensors, {"dlogp": json.dumps(arch)})
+    torch.jit.script(gauss_eps(0.5)).save(os.path.join(out, "gauss_scripted.pt"))
+    torch.jit.script(bad_shape()).save(os.path.join(out, "bad_shape.pt"))
+
+
+if __name__ == "__main__":
+    main()
