@@ -178,6 +178,12 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
     stepper.reset();
     double t = t_start;
     if (observer) observer({ids + j, first_column + j, 0, t, x, l, &flag});
+    // A non-finite start has nothing to integrate from, and would make the step size NaN.
+    if (!column_finite(x, l, 0, opt.track_logp)) {
+      st.status = status::non_finite;
+      st.t_reached = t;
+      continue;
+    }
     // Initial step: the user's, else Hairer & Wanner's (Solving ODEs I, II.4): a first guess
     // from the sizes of x and its rate, refined by a second rate that estimates the second
     // derivative. The extra evaluation pays for itself: without it most first attempts were
@@ -185,6 +191,12 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
     double h = opt.initial_step;
     if (h <= 0) {
       st.score_evals += stepper.prepare(dyn, ctx, t, x, l);
+      // A non-finite rate at the start: no step size will help (and it would make h NaN).
+      if (flag != status::ok || !column_finite(stepper.k[0], stepper.l[0], 0, opt.track_logp)) {
+        st.status = flag != status::ok ? flag : status::non_finite;
+        st.t_reached = t;
+        continue;
+      }
       double d0 = 0, d1 = 0;
       for (long i = 0; i < D; ++i) {
         const double sc = opt.atol + opt.rtol * std::abs(double(x(i, 0)));

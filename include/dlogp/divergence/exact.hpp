@@ -178,7 +178,9 @@ class exact_divergence {
   /// The dual route returns the value part of the dual evaluation as the score.
   long score_and_divergence(double t, const matrix<S>& X, matrix<S>& score, vector<S>& div) {
     const long D = model_->dimension(), N = X.cols();
-    detail::require_dimension(D, X.rows(), "divergence: rows of X");
+    // Tested before the message is built: this runs once per rate evaluation, and building
+    // the std::string was the only heap allocation of a PF-ODE step (RESULTS.md).
+    if (X.rows() != D) detail::require_dimension(D, X.rows(), "divergence: rows of X");
     score.resize(D, N);
     div.resize(N);
     if constexpr (route == divergence_route::laplacian) {

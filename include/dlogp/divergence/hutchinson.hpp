@@ -66,10 +66,12 @@ class hutchinson_divergence {
   long score_and_divergence(const batch_context& ctx, double t, const matrix<S>& X,
                             matrix<S>& score, vector<S>& div) {
     const long D = model_->dimension(), N = X.cols();
-    detail::require_dimension(D, X.rows(), "divergence: rows of X");
-    detail::require_dimension(N, ctx.size, "divergence: batch_context size");
-    detail::require(N == 0 || ctx.ids != nullptr,
-                    "divergence: hutchinson probes need trajectory ids (batch_context.ids is null)");
+    // Conditions tested before any message is built (no heap allocation per call).
+    if (X.rows() != D) detail::require_dimension(D, X.rows(), "divergence: rows of X");
+    if (N != ctx.size) detail::require_dimension(N, ctx.size, "divergence: batch_context size");
+    if (N != 0 && ctx.ids == nullptr)
+      detail::require(false,
+                      "divergence: hutchinson probes need trajectory ids (batch_context.ids is null)");
     score.resize(D, N);
     div.setZero(N);
     z_.resize(D, N);

@@ -5,7 +5,6 @@
 // Tracking log p costs two dot products per trajectory: no divergence, no extra score call.
 #include <cmath>
 
-#include "dlogp/core/column_ops.hpp"
 #include "dlogp/core/concepts.hpp"
 
 namespace dlogp {
@@ -30,10 +29,35 @@ class reverse_sde {
     drift = S(f) * X - S(g2) * score_;
     noise_x = S(g) * Z;
     if (ctx.track_logp) {
-      detail::column_squared_norms(score_, norms_);
-      detail::column_dots(score_, Z, s_dot_z_);
-      dL = (S(-f * double(X.rows())) - S(0.5 * g2) * norms_.array()).matrix();
-      noise_l = S(g) * s_dot_z_;
+      // |s|^2 and s.z in one pass over the column, each with four partial sums (a fixed order
+      // that depends only on D, like gmm's dot4): two single-chain reductions in separate
+      // passes made tracking cost ~4% of a D = 64 step; now ~1% (benchmarks/RESULTS.md, item 2).
+      const long D = X.rows(), N = X.cols();
+      dL.resize(N);
+      noise_l.resize(N);
+      const S a = S(-f * double(D)), b = S(0.5 * g2), c = S(g);
+      for (long j = 0; j < N; ++j) {
+        const S* s = score_.data() + j * D;
+        const S* z = Z.data() + j * D;
+        S n0 = 0, n1 = 0, n2 = 0, n3 = 0, d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+        long i = 0;
+        for (; i + 4 <= D; i += 4) {
+          n0 += s[i] * s[i];
+          n1 += s[i + 1] * s[i + 1];
+          n2 += s[i + 2] * s[i + 2];
+          n3 += s[i + 3] * s[i + 3];
+          d0 += s[i] * z[i];
+          d1 += s[i + 1] * z[i + 1];
+          d2 += s[i + 2] * z[i + 2];
+          d3 += s[i + 3] * z[i + 3];
+        }
+        for (; i < D; ++i) {
+          n0 += s[i] * s[i];
+          d0 += s[i] * z[i];
+        }
+        dL(j) = a - b * ((n0 + n1) + (n2 + n3));
+        noise_l(j) = c * ((d0 + d1) + (d2 + d3));
+      }
     } else {
       dL.setZero(X.cols());
       noise_l.setZero(X.cols());
@@ -45,7 +69,6 @@ class reverse_sde {
   const Model* model_;
   Process process_;
   matrix<S> score_;
-  vector<S> norms_, s_dot_z_;
 };
 
 }  // namespace dlogp

@@ -250,8 +250,9 @@ class gaussian_mixture {
   // ---------------------------------------------------------------- batched evaluation
   /// S(:, j) = grad log p_t(X(:, j)). S is resized to D x N if needed.
   void score(double t, const matrix<Scalar>& X, matrix<Scalar>& S) const {
-    run(t, X, &S, false, [&](const auto& f, long j, const Scalar*, const Scalar* u, const Scalar* r,
-                            Scalar, Scalar* s, scratch&) { f.score(u, r, s); (void)j; });
+    run<false>(t, X, &S, false,
+               [&](const auto& f, long j, const Scalar*, const Scalar* u, const Scalar* r, Scalar,
+                   Scalar* s, scratch&) { f.score(u, r, s); (void)j; });
   }
 
   /// out(j) = log p_t(X(:, j)).
@@ -268,19 +269,30 @@ class gaussian_mixture {
                            vector<Scalar>& lap) const {
     lap.resize(X.cols());
     const long D = dimension(), K = components();
-    run(t, X, &S, false,
-        [&](const auto& f, long j, const Scalar*, const Scalar* u, const Scalar* r, Scalar,
-            Scalar* s, scratch& sc) {
-          f.score(u, r, s);
-          Scalar* c = sc.c.data();
-          Scalar acc = 0;
-          for (long k = 0; k < K; ++k) {
-            const Scalar* uk = u + k * D;
-            for (long i = 0; i < D; ++i) c[i] = uk[i] + s[i];
-            acc += r[k] * (detail::gmm::dot4(c, c, D) - f.tr[k]);
-          }
-          lap(j) = acc;
-        });
+    // |c_k|^2 with dot4's four partial sums, c_k formed in registers (storing it to re-read it
+    // stalled on store forwarding at small D); no log-sum-exp needed.
+    run<false>(t, X, &S, false,
+               [&](const auto& f, long j, const Scalar*, const Scalar* u, const Scalar* r, Scalar,
+                   Scalar* s, scratch&) {
+                 f.score(u, r, s);
+                 Scalar acc = 0;
+                 for (long k = 0; k < K; ++k) {
+                   const Scalar* uk = u + k * D;
+                   Scalar q[4] = {0, 0, 0, 0};
+                   long i = 0;
+                   for (; i + 4 <= D; i += 4)
+                     for (long l = 0; l < 4; ++l) {
+                       const Scalar ci = uk[i + l] + s[i + l];
+                       q[l] += ci * ci;
+                     }
+                   for (; i < D; ++i) {
+                     const Scalar ci = uk[i] + s[i];
+                     q[0] += ci * ci;
+                   }
+                   acc += r[k] * (((q[0] + q[1]) + (q[2] + q[3])) - f.tr[k]);
+                 }
+                 lap(j) = acc;
+               });
   }
 
   /// Hessian of log p_t at ONE point x: H = sum_k r_k (c_k c_k^T - P_k^{-1}), c_k = u_k + s.
@@ -314,25 +326,25 @@ class gaussian_mixture {
   void grad_laplacian(double t, const matrix<Scalar>& X, matrix<Scalar>& G) const {
     const long D = dimension(), K = components();
     G.resize(D, X.cols());
-    run(t, X, nullptr, false,
-        [&](const auto& f, long j, const Scalar*, const Scalar* u, const Scalar* r, Scalar,
-            Scalar*, scratch& sc) {
-          Scalar* s = sc.s.data();
-          Scalar* c = sc.c.data();
-          Scalar* pc = sc.pc.data();
-          Scalar* g = G.data() + j * D;
-          f.score(u, r, s);
-          for (long i = 0; i < D; ++i) g[i] = 0;
-          for (long k = 0; k < K; ++k) {
-            const Scalar* uk = u + k * D;
-            for (long i = 0; i < D; ++i) c[i] = uk[i] + s[i];
-            const Scalar q = detail::gmm::dot4(c, c, D);
-            f.apply_precision(k, c, pc, sc.w.data());
-            const Scalar a = f.tr[k] - q;
-            const Scalar rk = r[k];
-            for (long i = 0; i < D; ++i) g[i] += rk * (c[i] * a + Scalar(2) * pc[i]);
-          }
-        });
+    run<false>(t, X, nullptr, false,
+               [&](const auto& f, long j, const Scalar*, const Scalar* u, const Scalar* r, Scalar,
+                   Scalar*, scratch& sc) {
+                 Scalar* s = sc.s.data();
+                 Scalar* c = sc.c.data();
+                 Scalar* pc = sc.pc.data();
+                 Scalar* g = G.data() + j * D;
+                 f.score(u, r, s);
+                 for (long i = 0; i < D; ++i) g[i] = 0;
+                 for (long k = 0; k < K; ++k) {
+                   const Scalar* uk = u + k * D;
+                   for (long i = 0; i < D; ++i) c[i] = uk[i] + s[i];
+                   const Scalar q = detail::gmm::dot4(c, c, D);
+                   f.apply_precision(k, c, pc, sc.w.data());
+                   const Scalar a = f.tr[k] - q;
+                   const Scalar rk = r[k];
+                   for (long i = 0; i < D; ++i) g[i] += rk * (c[i] * a + Scalar(2) * pc[i]);
+                 }
+               });
   }
 
   /// out(:, j) = E[x_0 | x_t = X(:, j)] = sum_k r_k (mu_k + alpha S_k u_k).
@@ -340,20 +352,20 @@ class gaussian_mixture {
     const long D = dimension(), K = components();
     out.resize(D, X.cols());
     const matrix<Scalar> mu = c_.means.template cast<Scalar>();
-    run(t, X, nullptr, true,
-        [&](const auto& f, long j, const Scalar*, const Scalar* u, const Scalar* r, Scalar,
-            Scalar*, scratch& sc) {
-          Scalar* su = sc.pc.data();
-          Scalar* o = out.data() + j * D;
-          const Scalar alpha = Scalar(f.alpha);
-          for (long i = 0; i < D; ++i) o[i] = 0;
-          for (long k = 0; k < K; ++k) {
-            f.apply_covariance(k, u + k * D, su);
-            const Scalar* mk = mu.data() + k * D;
-            const Scalar rk = r[k];
-            for (long i = 0; i < D; ++i) o[i] += rk * (mk[i] + alpha * su[i]);
-          }
-        });
+    run<false>(t, X, nullptr, true,
+               [&](const auto& f, long j, const Scalar*, const Scalar* u, const Scalar* r, Scalar,
+                   Scalar*, scratch& sc) {
+                 Scalar* su = sc.pc.data();
+                 Scalar* o = out.data() + j * D;
+                 const Scalar alpha = Scalar(f.alpha);
+                 for (long i = 0; i < D; ++i) o[i] = 0;
+                 for (long k = 0; k < K; ++k) {
+                   f.apply_covariance(k, u + k * D, su);
+                   const Scalar* mk = mu.data() + k * D;
+                   const Scalar rk = r[k];
+                   for (long i = 0; i < D; ++i) o[i] += rk * (mk[i] + alpha * su[i]);
+                 }
+               });
   }
 
   // ---------------------------------------------------------------- posterior
@@ -505,25 +517,36 @@ class gaussian_mixture {
 
   struct scratch {
     std::vector<Scalar> u, r, w, s, c, pc;
-    scratch(long D, long K) : u(D * K), r(K), w(D), s(D), c(D), pc(D) {}
+    void resize(long D, long K) {  // grows only: no allocation once sized
+      for (auto* v : {&w, &s, &c, &pc})
+        if (long(v->size()) < D) v->resize(std::size_t(D));
+      if (long(u.size()) < D * K) u.resize(std::size_t(D * K));
+      if (long(r.size()) < K) r.resize(std::size_t(K));
+    }
   };
 
   /// The per-call skeleton: check X, build the frame once, then one pass per column.
   /// S (if given) is resized and column j's score slot is passed to the body.
-  template <class Body>
+  /// The frame and scratch are kept per thread (one per body type, so calls never share
+  /// them): after the first call of a size, a call allocates nothing (isotropic, diagonal).
+  template <bool WithLse = true, class Body>
   void run(double t, const matrix<Scalar>& X, matrix<Scalar>* S, bool with_covariances,
            Body&& body) const {
     const long D = dimension(), K = components(), N = X.cols();
-    detail::require_dimension(D, X.rows(), "gaussian_mixture: input rows");
+    if (X.rows() != D) detail::require_dimension(D, X.rows(), "gaussian_mixture: input rows");
     double a, s2;
     detail::gmm::time_coefficients(process_, t, a, s2);
-    const detail::gmm::frame<Scalar> f(c_, a, s2, t, with_covariances);
-    scratch sc(D, K);
+    thread_local detail::gmm::frame<Scalar> f;
+    f.build(c_, a, s2, t, with_covariances);
+    thread_local scratch sc;
+    sc.resize(D, K);
     if (S) S->resize(D, N);
     for (long j = 0; j < N; ++j) {
       const Scalar* x = X.data() + j * D;
-      const Scalar lse = f.responsibilities(x, sc.u.data(), sc.r.data(), sc.w.data());
-      body(f, j, x, sc.u.data(), sc.r.data(), lse, S ? S->data() + j * D : nullptr, sc);
+      const Scalar lse =
+          f.template responsibilities<WithLse>(x, sc.u.data(), sc.r.data(), sc.w.data());
+      body(std::as_const(f), j, x, sc.u.data(), sc.r.data(), lse,
+           S ? S->data() + j * D : nullptr, sc);
     }
   }
   Process process_;

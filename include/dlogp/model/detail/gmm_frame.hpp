@@ -9,6 +9,7 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <sstream>
 #include <string>
@@ -49,13 +50,15 @@ struct components_data {
 /// Checks the time once per call and returns alpha(t), sigma^2(t).
 template <class Process>
 void time_coefficients(const Process& p, double t, double& alpha, double& sigma2) {
-  require(std::isfinite(t) && t >= 0, "gaussian_mixture: time must be finite and >= 0 (" +
-                                          num(t) + ")");
+  // if/throw rather than require(): the message is only formatted when it is needed (this
+  // runs on every call, and formatting costs more than a small model's evaluation).
+  if (!(std::isfinite(t) && t >= 0))
+    throw invalid_argument("gaussian_mixture: time must be finite and >= 0 (" + num(t) + ")");
   alpha = p.alpha(t);
   sigma2 = p.sigma2(t);
-  require(std::isfinite(alpha) && std::isfinite(sigma2) && sigma2 >= 0,
-          "gaussian_mixture: process gives alpha = " + num(alpha) + ", sigma^2 = " +
-              num(sigma2) + " at t = " + num(t));
+  if (!(std::isfinite(alpha) && std::isfinite(sigma2) && sigma2 >= 0))
+    throw invalid_argument("gaussian_mixture: process gives alpha = " + num(alpha) +
+                           ", sigma^2 = " + num(sigma2) + " at t = " + num(t));
 }
 
 /// P_k(t) = alpha^2 S_k + sigma^2 I as a dense double matrix (any kind).
@@ -81,9 +84,9 @@ inline matrix<double> diffused_covariance(const components_data& c, long k, doub
 /// Lower Cholesky factor of P (double), or throws when P is not positive definite.
 inline matrix<double> cholesky_or_throw(const matrix<double>& P, long k, double t) {
   Eigen::LLT<matrix<double>> llt(P);
-  require(llt.info() == Eigen::Success,
-          "gaussian_mixture: covariance of component " + std::to_string(k) +
-              " at t = " + num(t) + " is not positive definite");
+  if (llt.info() != Eigen::Success)
+    throw invalid_argument("gaussian_mixture: covariance of component " + std::to_string(k) +
+                           " at t = " + num(t) + " is not positive definite");
   return llt.matrixL();
 }
 
@@ -104,7 +107,16 @@ inline Scalar dot4(const Scalar* a, const Scalar* b, long n) {
   return (s0 + s1) + (s2 + s3);
 }
 
+/// Thrown from the per-coordinate checks below; out of line so the message is only formatted
+/// on failure (the checks run D x K times per call).
+[[noreturn]] inline void not_positive_definite(long k, double t, double p) {
+  throw invalid_argument("gaussian_mixture: covariance of component " + std::to_string(k) +
+                         " at t = " + num(t) + " is not positive definite (" + num(p) + ")");
+}
+
 /// Everything about p_t shared by the columns of one call, in the working Scalar.
+/// build() reuses the storage of a previous build of the same sizes, so a frame kept per
+/// thread makes the isotropic and diagonal kinds allocation-free per call.
 template <class Scalar>
 struct frame {
   covariance_kind kind;
@@ -123,8 +135,14 @@ struct frame {
   matrix<Scalar> sdiag;
   std::vector<matrix<Scalar>> S;
 
+  frame() = default;
   frame(const components_data& cd, double alpha_t, double sigma2_t, double t,
         bool with_covariances) {
+    build(cd, alpha_t, sigma2_t, t, with_covariances);
+  }
+
+  void build(const components_data& cd, double alpha_t, double sigma2_t, double t,
+             bool with_covariances) {
     kind = cd.kind;
     D = cd.dim();
     K = cd.count();
@@ -132,7 +150,8 @@ struct frame {
     sigma2 = sigma2_t;
     const double a2 = alpha * alpha;
     const double half_log_2pi = 0.5 * std::log(2.0 * std::numbers::pi);
-    m = (alpha * cd.means).template cast<Scalar>();
+    m.resize(D, K);  // no allocation when the size is unchanged
+    for (long j = 0; j < D * K; ++j) m.data()[j] = Scalar(alpha * cd.means.data()[j]);
     c.resize(K);
     tr.resize(K);
     switch (kind) {
@@ -140,9 +159,7 @@ struct frame {
         ip.resize(K);
         for (long k = 0; k < K; ++k) {
           const double p = a2 * cd.variances[k] + sigma2;
-          require(p > 0 && std::isfinite(p), "gaussian_mixture: covariance of component " +
-                                                 std::to_string(k) + " at t = " + num(t) +
-                                                 " is not positive definite (" + num(p) + ")");
+          if (!(p > 0 && std::isfinite(p))) not_positive_definite(k, t, p);
           ip[k] = Scalar(1.0 / p);
           tr[k] = Scalar(double(D) / p);
           c[k] = Scalar(cd.log_weights[k] - double(D) * (half_log_2pi + 0.5 * std::log(p)));
@@ -154,9 +171,7 @@ struct frame {
           double logdet = 0, trace = 0;
           for (long i = 0; i < D; ++i) {
             const double p = a2 * cd.diagonals(i, k) + sigma2;
-            require(p > 0 && std::isfinite(p), "gaussian_mixture: covariance of component " +
-                                                   std::to_string(k) + " at t = " + num(t) +
-                                                   " is not positive definite (" + num(p) + ")");
+            if (!(p > 0 && std::isfinite(p))) not_positive_definite(k, t, p);
             idiag(i, k) = Scalar(1.0 / p);
             logdet += std::log(p);
             trace += 1.0 / p;
@@ -228,8 +243,12 @@ struct frame {
 
   /// For one column x: u_k = P_k^{-1} (x - m_k) into u (D x K, column k at u + k D), the
   /// responsibilities r_k (log-sum-exp, so far tails neither underflow nor give NaN), and
-  /// returns log p_t(x). work holds D scalars. (Isotropic and diagonal fuse the difference,
-  /// the quadratic form and u into one pass: faster than separate passes at any D measured.)
+  /// returns log p_t(x) (NaN when WithLse is false: a score alone skips the std::log).
+  /// work holds D scalars. Isotropic and diagonal compute the differences, u and the quadratic
+  /// form in one pass with four partial sums (dot4's order): the single running sum was bound by
+  /// the latency of its additions at D = 64, and writing the differences to re-read them in a
+  /// second pass stalled on store forwarding at D = 2 (benchmarks/RESULTS.md).
+  template <bool WithLse = true>
   Scalar responsibilities(const Scalar* x, Scalar* u, Scalar* r, Scalar* work) const {
     for (long k = 0; k < K; ++k) {
       const Scalar* mk = m.data() + k * D;
@@ -238,28 +257,46 @@ struct frame {
       switch (kind) {
         case covariance_kind::isotropic: {
           const Scalar p_inv = ip[k];
-          for (long i = 0; i < D; ++i) {
+          Scalar q[4] = {0, 0, 0, 0};
+          long i = 0;
+          for (; i + 4 <= D; i += 4)
+            for (long l = 0; l < 4; ++l) {
+              const Scalar d = x[i + l] - mk[i + l];
+              q[l] += d * d;
+              uk[i + l] = d * p_inv;
+            }
+          for (; i < D; ++i) {
             const Scalar d = x[i] - mk[i];
-            quad += d * d;
+            q[0] += d * d;
             uk[i] = d * p_inv;
           }
-          quad *= p_inv;
+          quad = ((q[0] + q[1]) + (q[2] + q[3])) * p_inv;
           break;
         }
         case covariance_kind::diagonal: {
           const Scalar* id = idiag.data() + k * D;
-          for (long i = 0; i < D; ++i) {
+          Scalar q[4] = {0, 0, 0, 0};
+          long i = 0;
+          for (; i + 4 <= D; i += 4)
+            for (long l = 0; l < 4; ++l) {
+              const Scalar d = x[i + l] - mk[i + l];
+              const Scalar ui = d * id[i + l];
+              q[l] += d * ui;
+              uk[i + l] = ui;
+            }
+          for (; i < D; ++i) {
             const Scalar d = x[i] - mk[i];
             const Scalar ui = d * id[i];
-            quad += d * ui;
+            q[0] += d * ui;
             uk[i] = ui;
           }
+          quad = (q[0] + q[1]) + (q[2] + q[3]);
           break;
         }
         case covariance_kind::full: {
           for (long i = 0; i < D; ++i) work[i] = x[i] - mk[i];
           forward_solve(L[k], work, D);
-          for (long i = 0; i < D; ++i) quad += work[i] * work[i];
+          quad = dot4(work, work, D);
           backward_solve(LT[k], work, uk, D);
           break;
         }
@@ -274,11 +311,22 @@ struct frame {
       sum += r[k];
     }
     for (long k = 0; k < K; ++k) r[k] /= sum;  // not exp(l - lse): exact to eps for huge |lse|
-    return mx + std::log(sum);
+    if constexpr (WithLse) return mx + std::log(sum);
+    else return std::numeric_limits<Scalar>::quiet_NaN();
   }
 
-  /// s = -sum_k r_k u_k.
+  /// s = -sum_k r_k u_k, summed over k in increasing order for every i.
   void score(const Scalar* u, const Scalar* r, Scalar* s) const {
+    if (D < 8) {
+      // Small D: one register sum per coordinate (same order over k, same bits) instead of
+      // read-modify-writes of s that the compiler must assume may alias u.
+      for (long i = 0; i < D; ++i) {
+        Scalar acc = 0;
+        for (long k = 0; k < K; ++k) acc += r[k] * u[k * D + i];
+        s[i] = -acc;
+      }
+      return;
+    }
     for (long i = 0; i < D; ++i) s[i] = 0;
     for (long k = 0; k < K; ++k) {
       const Scalar* uk = u + k * D;

@@ -1,0 +1,90 @@
+#pragma once
+// Shared helpers of the benchmark programs: a monotonic timer, command-line options of the
+// form --name value, and the Gaussian mixtures the Python baselines also use (read from the
+// JSON file benchmarks/run.py writes, so both sides evaluate exactly the same mixture).
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <dlogp/model/gaussian_mixture.hpp>
+#include <dlogp/process/vp.hpp>
+
+namespace bench {
+
+using json = nlohmann::json;
+
+inline double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// CPU time of the whole process (all threads). On a shared machine a single-threaded run's
+/// CPU time is much less disturbed by other programs than its wall time (time slices spent
+/// waiting are not counted), so single-thread ratios are taken on it.
+inline double cpu_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+/// --key value pairs; every key must be known to the caller (get throws on a missing one).
+class args {
+ public:
+  args(int argc, char** argv) {
+    for (int i = 1; i + 1 < argc; i += 2) {
+      std::string k = argv[i];
+      if (k.rfind("--", 0) != 0) throw std::invalid_argument("expected --option, got " + k);
+      kv_[k.substr(2)] = argv[i + 1];
+    }
+  }
+  std::string str(const std::string& k, const std::string& def) const {
+    auto it = kv_.find(k);
+    return it == kv_.end() ? def : it->second;
+  }
+  long num(const std::string& k, long def) const {
+    auto it = kv_.find(k);
+    return it == kv_.end() ? def : std::stol(it->second);
+  }
+  double real(const std::string& k, double def) const {
+    auto it = kv_.find(k);
+    return it == kv_.end() ? def : std::stod(it->second);
+  }
+
+ private:
+  std::map<std::string, std::string> kv_;
+};
+
+/// The benchmark mixtures' file: {"weights": [K], "means": [[D] x K], "variances": [K]},
+/// isotropic components, VP process with the library's default schedule.
+inline dlogp::gaussian_mixture<double, dlogp::vp_process> load_isotropic(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  json j;
+  in >> j;
+  const auto w = j.at("weights").get<std::vector<double>>();
+  const auto mu = j.at("means").get<std::vector<std::vector<double>>>();
+  const auto v = j.at("variances").get<std::vector<double>>();
+  const long K = long(w.size()), D = long(mu.at(0).size());
+  dlogp::matrix<double> means(D, K);
+  for (long k = 0; k < K; ++k)
+    for (long i = 0; i < D; ++i) means(i, k) = mu[std::size_t(k)][std::size_t(i)];
+  return dlogp::gaussian_mixture<double, dlogp::vp_process>::isotropic(dlogp::vp_process{}, w,
+                                                                         means, v);
+}
+
+template <class T>
+double median(std::vector<T> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? double(v[n / 2]) : 0.5 * (double(v[n / 2 - 1]) + double(v[n / 2]));
+}
+
+}  // namespace bench

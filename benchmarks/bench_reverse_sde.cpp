@@ -1,0 +1,112 @@
+// Benchmarks 1-3: the (augmented) reverse SDE with Euler-Maruyama on an isotropic mixture.
+//
+//   bench_reverse_sde --mixture m.json --n 4096 --steps 1000 --window 200
+//                     --configs "track=1,threads=1;track=0,threads=1" --reps 5
+//
+// Runs the first `window` steps of the `steps`-step uniform grid from t_max down (the cost of a
+// step does not depend on t), for every configuration in turn, `reps` rounds interleaved
+// (a b a b ...), so that a shared machine's load affects all configurations alike. Prints one
+// JSON object: per configuration the wall and CPU times of every round, trajectory-steps per
+// second (from the median wall and CPU times) and a checksum of the result.
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include <dlogp/core/time_grid.hpp>
+#include <dlogp/dynamics/reverse_sde.hpp>
+#include <dlogp/integrate.hpp>
+#include <dlogp/process/prior.hpp>
+#include <dlogp/scheme/euler_maruyama.hpp>
+
+#include "bench_common.hpp"
+
+namespace {
+
+struct config {
+  std::string text;
+  bool track = true;
+  int threads = 1;
+  long batch = 64;
+};
+
+std::vector<config> parse_configs(const std::string& s) {
+  std::vector<config> out;
+  std::stringstream all(s);
+  std::string one;
+  while (std::getline(all, one, ';')) {
+    config c;
+    c.text = one;
+    std::stringstream items(one);
+    std::string kv;
+    while (std::getline(items, kv, ',')) {
+      const auto eq = kv.find('=');
+      const std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
+      if (k == "track") c.track = v == "1";
+      else if (k == "threads") c.threads = std::stoi(v);
+      else if (k == "batch") c.batch = std::stol(v);
+      else throw std::invalid_argument("unknown config key " + k);
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dlogp;
+  const bench::args a(argc, argv);
+  const auto model = bench::load_isotropic(a.str("mixture", "mixture.json"));
+  const vp_process& p = model.process();
+  const long N = a.num("n", 4096), steps = a.num("steps", 1000);
+  const long window = std::min(a.num("window", steps), steps);
+  const long reps = a.num("reps", 3);
+  const auto configs = parse_configs(a.str("configs", "track=1,threads=1"));
+  const long D = model.dimension();
+
+  std::vector<double> grid = make_time_grid(p, grid_kind::uniform, p.t_max(), p.t_min(), steps);
+  grid.resize(std::size_t(window + 1));
+
+  matrix<double> X0(D, N);
+  std::vector<std::uint64_t> ids(static_cast<std::size_t>(N));
+  for (long j = 0; j < N; ++j) ids[std::size_t(j)] = std::uint64_t(j);
+  sample_prior(p, p.t_max(), 1, ids.data(), X0);
+  vector<double> L0;
+  prior_log_density(p, p.t_max(), X0, L0);
+
+  const reverse_sde dyn(model, p);
+  std::vector<std::vector<double>> times(configs.size()), cpu(configs.size());
+  std::vector<double> checksum(configs.size());
+  for (long r = 0; r < reps; ++r) {
+    for (std::size_t c = 0; c < configs.size(); ++c) {
+      integrate_options opt{.seed = 7, .times = grid, .track_logp = configs[c].track,
+                            .batch_size = configs[c].batch, .threads = configs[c].threads};
+      const double t0 = bench::now(), c0 = bench::cpu_now();
+      const auto res = integrate(dyn, euler_maruyama{}, X0, L0, grid.front(), grid.back(), opt);
+      times[c].push_back(bench::now() - t0);
+      cpu[c].push_back(bench::cpu_now() - c0);
+      double cs = 0;
+      for (long j = 0; j < N; ++j) cs += res.x(0, j) + (configs[c].track ? res.log_p(j) : 0.0);
+      checksum[c] = cs;
+      if (!res.all_ok()) throw std::runtime_error("a trajectory failed");
+    }
+  }
+  bench::json out;
+  out["D"] = D;
+  out["K"] = model.components();
+  out["N"] = N;
+  out["steps"] = steps;
+  out["window"] = window;
+  for (std::size_t c = 0; c < configs.size(); ++c) {
+    const double med = bench::median(times[c]), cmed = bench::median(cpu[c]);
+    out["configs"].push_back({{"config", configs[c].text},
+                              {"seconds", times[c]},
+                              {"cpu_seconds", cpu[c]},
+                              {"median_seconds", med},
+                              {"median_cpu_seconds", cmed},
+                              {"traj_steps_per_s", double(N) * double(window) / med},
+                              {"traj_steps_per_cpu_s", double(N) * double(window) / cmed},
+                              {"checksum", checksum[c]}});
+  }
+  std::cout << out.dump() << "\n";
+}
