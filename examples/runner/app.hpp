@@ -135,23 +135,74 @@ inline std::string read_spec_text(const std::string& path, std::istream& in) {
   return text;
 }
 
-/// Runs a validated spec: the method, timed, with recorder and progress as asked.
+/// Runs a validated spec: the method, timed, with recorder and progress as asked, over the
+/// trajectories [first, first + count) of the spec's n (count -1: all).
 struct run_result {
   run_output output;
   std::unique_ptr<trajectory_recorder> recorder;
   double seconds = 0;
 };
 
-inline run_result execute(const run_spec& spec, int threads, progress_bar* bar) {
+inline run_result execute(const run_spec& spec, int threads, progress_bar* bar, long first = 0, long count = -1) {
   run_result res;
+  const long n = count < 0 ? spec.n - first : count;
   if (spec.record_every > 0)
-    res.recorder = std::make_unique<trajectory_recorder>(spec.n, spec.dimension(), spec.record_every);
+    res.recorder = std::make_unique<trajectory_recorder>(n, spec.dimension(), spec.record_every);
   const method_entry* m = find_method_entry(spec.method->name);
-  run_context ctx{spec, threads, res.recorder.get(), bar};
+  run_context ctx{spec, threads, res.recorder.get(), bar, first, n};
   const auto t0 = std::chrono::steady_clock::now();
   res.output = m->run(ctx);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
+}
+
+/// A failed stage: the one-line message for stderr and the exit status (code -1: no failure).
+struct failure {
+  std::string line;
+  int code = -1;
+  explicit operator bool() const { return code >= 0; }
+};
+
+/// Runs f (reading the command line and the spec), turning its exceptions into a failure.
+template <class F>
+failure catch_input_errors(F&& f) {
+  try {
+    f();
+    return {};
+  } catch (const runner_error& e) {
+    return {e.what(), exit_invalid};
+  } catch (const json::exception& e) {  // a JSON access the validator did not guard: still the input
+    return {spec_error("/", detail::strip_id(e.what())).what(), exit_invalid};
+  } catch (const std::bad_alloc&) {
+    return {"[dlogp.internal] /: out of memory while reading the spec", exit_internal};
+  } catch (const std::exception& e) {
+    return {std::string("[dlogp.internal] /: ") + e.what(), exit_internal};
+  }
+}
+
+/// Runs f (the method), turning its exceptions into a failure.
+template <class F>
+failure catch_run_errors(F&& f) {
+  try {
+    f();
+    return {};
+  } catch (const dlogp::error& e) {
+    // The library refused something the validator let through: still the spec's fault.
+    return {spec_error("/", detail::strip_id(e.what())).what(), exit_invalid};
+  } catch (const std::bad_alloc&) {
+    return {"[dlogp.internal] /: out of memory during the run", exit_internal};
+  } catch (const std::exception& e) {
+    return {std::string("[dlogp.internal] /: ") + e.what(), exit_internal};
+  }
+}
+
+/// Answers --help, --version and --schema (true), or does nothing (false).
+inline bool answer_query(const cli_options& opt, std::ostream& out) {
+  if (opt.help) out << usage();
+  else if (opt.version) out << "dlogp-run " << version_string << "\n";
+  else if (opt.schema) out << spec_json_schema().dump(2) << "\n";
+  else return false;
+  return true;
 }
 
 /// The whole program. `err_is_tty` decides the default of --progress.
@@ -159,37 +210,19 @@ inline int run_cli(const std::vector<std::string>& args, std::istream& in, std::
                    bool err_is_tty) {
   cli_options opt;
   run_spec spec;
-  try {
-    opt = parse_arguments(args);
-    if (opt.help) {
-      out << usage();
-      return exit_ok;
-    }
-    if (opt.version) {
-      out << "dlogp-run " << version_string << "\n";
-      return exit_ok;
-    }
-    if (opt.schema) {
-      out << spec_json_schema().dump(2) << "\n";
-      return exit_ok;
-    }
-    spec = parse_spec(read_spec_text(opt.spec, in), current_build(), default_memory_limit());
-    if (opt.check) {
-      out << spec.filled.dump(2) << "\n";
-      return exit_ok;
-    }
-  } catch (const runner_error& e) {
-    err << e.what() << "\n";
-    return exit_invalid;
-  } catch (const json::exception& e) {  // a JSON access the validator did not guard: still the input
-    err << spec_error("/", detail::strip_id(e.what())).what() << "\n";
-    return exit_invalid;
-  } catch (const std::bad_alloc&) {
-    err << "[dlogp.internal] /: out of memory while reading the spec\n";
-    return exit_internal;
-  } catch (const std::exception& e) {
-    err << "[dlogp.internal] /: " << e.what() << "\n";
-    return exit_internal;
+  bool answered = false;
+  if (const failure f = catch_input_errors([&] {
+        opt = parse_arguments(args);
+        answered = answer_query(opt, out);
+        if (!answered) spec = parse_spec(read_spec_text(opt.spec, in), current_build(), default_memory_limit());
+      })) {
+    err << f.line << "\n";
+    return f.code;
+  }
+  if (answered) return exit_ok;
+  if (opt.check) {
+    out << spec.filled.dump(2) << "\n";
+    return exit_ok;
   }
 
   // Open the output before the run (fail early), but only after the spec is known to be good.
@@ -212,19 +245,13 @@ inline int run_cli(const std::vector<std::string>& args, std::istream& in, std::
   };
 
   run_result res;
-  try {
-    std::unique_ptr<progress_bar> bar;
-    if (opt.progress.value_or(err_is_tty)) bar = std::make_unique<progress_bar>(err, spec.n, err_is_tty);
-    res = execute(spec, opt.threads, bar.get());
-    if (bar) bar->finish();
-  } catch (const dlogp::error& e) {
-    // The library refused something the validator let through: still the spec's fault.
-    return fail(spec_error("/", detail::strip_id(e.what())).what(), exit_invalid);
-  } catch (const std::bad_alloc&) {
-    return fail("[dlogp.internal] /: out of memory during the run", exit_internal);
-  } catch (const std::exception& e) {
-    return fail(std::string("[dlogp.internal] /: ") + e.what(), exit_internal);
-  }
+  if (const failure f = catch_run_errors([&] {
+        std::unique_ptr<progress_bar> bar;
+        if (opt.progress.value_or(err_is_tty)) bar = std::make_unique<progress_bar>(err, spec.n, err_is_tty);
+        res = execute(spec, opt.threads, bar.get());
+        if (bar) bar->finish();
+      }))
+    return fail(f.line, f.code);
   write_output(dest, spec, res.output, res.recorder.get(), res.seconds);
   dest.flush();
   if (!dest) return fail("[dlogp.cli] --output: error while writing the result", exit_internal);

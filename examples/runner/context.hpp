@@ -83,6 +83,14 @@ struct run_context {
   int threads = 0;                          ///< --threads (0: OpenMP's default)
   trajectory_recorder* recorder = nullptr;  ///< set when the spec has "record"
   progress_bar* progress = nullptr;         ///< set when a progress bar is shown
+  /// The shard of the spec's n trajectories this run computes: global indices [first, first +
+  /// count) (count -1: all of them). Noise is keyed by the global index, so a shard's results are
+  /// exactly those of the same trajectories in the whole run (dlogp-run-mpi, docs/cli.md).
+  long first = 0;
+  long count = -1;
+
+  long size() const { return count < 0 ? spec.n - first : count; }
+  std::uint64_t first_id() const { return std::uint64_t(first); }
 
   /// The integrator options of the spec (seed, solver, track_logp) and the thread count.
   integrate_options options() const {
@@ -90,6 +98,7 @@ struct run_context {
     o.seed = spec.seed;
     o.track_logp = spec.track_logp;
     o.threads = threads;
+    o.first_id = first_id();
     if (!spec.solver.scheme.empty()) {
       o.steps = spec.solver.steps;
       o.grid = spec.solver.grid;

@@ -74,12 +74,29 @@ inline json summary_json(const run_output& r, double seconds) {
   return s;
 }
 
-inline void write_output(std::ostream& os, const run_spec& spec, const run_output& r,
-                         const trajectory_recorder* rec, double seconds) {
+/// The document up to the opening "[" of "results".
+inline void write_head(std::ostream& os, const run_spec& spec) {
   os << "{\n  \"dlogp_version\": " << json(version_string).dump() << ",\n  \"spec\": " << spec.filled.dump()
      << ",\n  \"results\": [";
-  for (long j = 0; j < r.size(); ++j) os << (j ? ",\n    " : "\n    ") << result_json(r, j, rec).dump();
-  os << (r.size() ? "\n  ]" : "]") << ",\n  \"summary\": " << summary_json(r, seconds).dump() << "\n}\n";
+}
+
+/// One line per result of r; `first`: no result precedes them in the document. Several runs over
+/// consecutive shards write, in order, exactly what one run over all of them writes.
+inline void write_results(std::ostream& os, const run_output& r, const trajectory_recorder* rec, bool first) {
+  for (long j = 0; j < r.size(); ++j)
+    os << (first && j == 0 ? "\n    " : ",\n    ") << result_json(r, j, rec).dump();
+}
+
+/// The rest of the document after n results.
+inline void write_tail(std::ostream& os, long n, const json& summary) {
+  os << (n ? "\n  ]" : "]") << ",\n  \"summary\": " << summary.dump() << "\n}\n";
+}
+
+inline void write_output(std::ostream& os, const run_spec& spec, const run_output& r,
+                         const trajectory_recorder* rec, double seconds) {
+  write_head(os, spec);
+  write_results(os, r, rec, true);
+  write_tail(os, r.size(), summary_json(r, seconds));
 }
 
 }  // namespace dlogp::runner

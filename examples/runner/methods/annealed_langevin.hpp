@@ -20,6 +20,7 @@ inline annealed_langevin_options annealed_langevin_options_of(const run_context&
   const json& k = s.filled.at("annealed_langevin");
   annealed_langevin_options o;
   o.seed = s.seed;
+  o.first_id = ctx.first_id();
   o.levels = k.at("levels").get<long>();
   o.steps_per_level = k.at("steps_per_level").get<long>();
   o.step_factor = k.at("step_factor").get<double>();
@@ -34,7 +35,7 @@ inline annealed_langevin_options annealed_langevin_options_of(const run_context&
 
 inline run_output run_annealed_langevin(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(s);
+  matrix<double> X0 = start_points(ctx);
   const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
   const annealed_langevin_options o = annealed_langevin_options_of(ctx);
   auto r = annealed_langevin(*s.model, s.process, X0, L0, o);

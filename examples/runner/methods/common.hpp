@@ -15,13 +15,15 @@
 
 namespace dlogp::runner::methods {
 
-/// x_start (D x n): the spec's points, else n draws keyed by (seed, trajectory index): from the
-/// prior N(0, sigma(t_start)^2 I) for sampling methods, from the model's p_{t_start} for encoding.
-inline matrix<double> start_points(const run_spec& s) {
-  if (s.x_start_given) return s.x_start;
-  matrix<double> X(s.dimension(), s.n);
-  if (s.encoding()) s.model->sample(s.t_start, s.seed, std::uint64_t(0), X);
-  else sample_prior(s.process, s.t_start, s.seed, std::uint64_t(0), X);
+/// x_start of the context's trajectories (D x ctx.size()): the spec's points, else draws keyed by
+/// (seed, global trajectory index): from the prior N(0, sigma(t_start)^2 I) for sampling methods,
+/// from the model's p_{t_start} for encoding.
+inline matrix<double> start_points(const run_context& ctx) {
+  const run_spec& s = ctx.spec;
+  if (s.x_start_given) return s.x_start.middleCols(ctx.first, ctx.size());
+  matrix<double> X(s.dimension(), ctx.size());
+  if (s.encoding()) s.model->sample(s.t_start, s.seed, ctx.first_id(), X);
+  else sample_prior(s.process, s.t_start, s.seed, ctx.first_id(), X);
   return X;
 }
 

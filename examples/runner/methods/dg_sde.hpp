@@ -16,7 +16,7 @@ namespace dlogp::runner::methods {
 
 inline run_output run_dg_sde(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(s);
+  matrix<double> X0 = start_points(ctx);
   const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
   dg_sde_options o;
   o.q = s.guidance.q;

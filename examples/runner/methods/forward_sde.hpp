@@ -11,7 +11,7 @@ namespace dlogp::runner::methods {
 
 inline run_output run_forward_sde(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(s);
+  matrix<double> X0 = start_points(ctx);
   const vector<double> L0 = vector<double>::Zero(X0.cols());
   const forward_sde dyn(*s.model, s.process, s.divergence);
   auto r = integrate(dyn, euler_maruyama{}, X0, L0, s.t_start, s.t_end, ctx.options(),

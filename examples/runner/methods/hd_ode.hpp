@@ -10,7 +10,7 @@ namespace dlogp::runner::methods {
 
 inline run_output run_hd_ode(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(s);
+  matrix<double> X0 = start_points(ctx);
   const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
   const hd_ode dyn(*s.model, s.process, s.divergence);
   auto r = with_ode_scheme(s.solver.scheme, [&](auto scheme) {

@@ -48,7 +48,7 @@ inline void split_grid(const run_spec& s, std::vector<double>& first, std::vecto
 
 inline run_output run_hd_sampler(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(s);
+  matrix<double> X0 = start_points(ctx);
   const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
 
   high_density_options o;
@@ -72,6 +72,7 @@ inline run_output run_hd_sampler(const run_context& ctx) {
   o.t_start = s.t_start;
   o.t_end = s.t_end;
   o.seed = s.seed;
+  o.first_id = ctx.first_id();
   o.track_logp = s.track_logp;
   o.threads = ctx.threads;
 

@@ -20,10 +20,11 @@ inline void mark_all_done(const run_context& ctx, long n) {
 inline run_output run_langevin(const run_context& ctx) {
   const run_spec& s = ctx.spec;
   const json& k = s.filled.at("langevin");
-  matrix<double> X0 = start_points(s);
+  matrix<double> X0 = start_points(ctx);
   const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_end, X0) : vector<double>::Zero(X0.cols());
   langevin_options o;
   o.seed = s.seed;
+  o.first_id = ctx.first_id();
   o.steps = k.at("steps").get<long>();
   o.step_size = k.at("step_size").get<double>();
   o.track_logp = s.track_logp;

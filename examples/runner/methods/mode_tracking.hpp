@@ -12,7 +12,7 @@ namespace dlogp::runner::methods {
 
 inline run_output run_mode_tracking(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(s);
+  matrix<double> X0 = start_points(ctx);
   const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
   const mode_tracking dyn(*s.model, s.process, s.t_start);  // the anchor time is t_start
   auto r = with_ode_scheme(s.solver.scheme, [&](auto scheme) {

@@ -101,10 +101,10 @@ inline run_output run_objective(const run_context& ctx) {
   const double t_data = k.at("t_data").get<double>();
   matrix<double> X0;
   if (s.x_start_given) {
-    X0 = s.x_start;
+    X0 = s.x_start.middleCols(ctx.first, ctx.size());
   } else {
-    X0.resize(s.dimension(), s.n);
-    s.model->sample(t_data, s.seed, std::uint64_t(0), X0);
+    X0.resize(s.dimension(), ctx.size());
+    s.model->sample(t_data, s.seed, ctx.first_id(), X0);
   }
   const long N = X0.cols();
 
@@ -140,7 +140,7 @@ inline run_output run_objective(const run_context& ctx) {
   for (long j = 0; j < N; ++j) {
     try {
       score_matching_options oj = o;
-      oj.first_id = objective_first_id + std::uint64_t(j) * std::uint64_t(o.samples);
+      oj.first_id = objective_first_id + (ctx.first_id() + std::uint64_t(j)) * std::uint64_t(o.samples);
       const matrix<double> P = X0.col(j);
       for (std::size_t q = 0; q < names.size(); ++q)
         est[q][std::size_t(j)] =

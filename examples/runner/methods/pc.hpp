@@ -18,10 +18,11 @@ namespace dlogp::runner::methods {
 inline run_output run_pc(const run_context& ctx) {
   const run_spec& s = ctx.spec;
   const json& k = s.filled.at("pc");
-  matrix<double> X0 = start_points(s);
+  matrix<double> X0 = start_points(ctx);
   const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
   pc_options o;
   o.seed = s.seed;
+  o.first_id = ctx.first_id();
   o.steps = s.solver.steps;
   o.grid = s.solver.grid;
   o.corrector_steps = k.at("corrector_steps").get<long>();

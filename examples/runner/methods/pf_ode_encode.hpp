@@ -11,7 +11,7 @@ namespace dlogp::runner::methods {
 
 inline run_output run_pf_ode_encode(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(s);
+  matrix<double> X0 = start_points(ctx);
   const vector<double> L0 = vector<double>::Zero(X0.cols());
   const pf_ode dyn(*s.model, s.process, s.divergence);
   auto r = with_pf_ode_scheme(s, [&](auto scheme) {

@@ -9,7 +9,7 @@ namespace dlogp::runner::methods {
 
 inline run_output run_reverse_sde(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(s);
+  matrix<double> X0 = start_points(ctx);
   const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
   const reverse_sde dyn(*s.model, s.process);
   auto r = integrate(dyn, euler_maruyama{}, X0, L0, s.t_start, s.t_end, ctx.options(),
