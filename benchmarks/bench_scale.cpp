@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
   bool ok = true;
   long evals = 0;
   if (mode == "single") {
-    auto r = integrate(dyn, euler_maruyama{}, X, L, p.t_max(), p.t_min(), opt);
+    // The start states move into the run: one copy of the states in memory.
+    auto r = integrate(dyn, euler_maruyama{}, std::move(X), std::move(L), p.t_max(), p.t_min(), opt);
     ok = r.all_ok();
     evals = r.total_score_evals();
     X = std::move(r.x);  // keep only the final states

@@ -222,6 +222,7 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
     }
     h = std::min(h, span);
     long step_index = 0;
+    bool just_rejected = false;
     while (true) {
       const double remaining = std::abs(t_end - t);
       if (remaining <= 0) break;
@@ -260,9 +261,14 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
         l = stepper.Ln;
         stepper.accept();
         if (observer) observer({ids + j, first_column + j, ++step_index, t, x, l, &flag});
-        h = (last ? remaining : h) * Scheme::factor(err);
+        // No growth right after a rejection (Hairer & Wanner II.4; scipy's RK45 too): the
+        // rejected size was too large, so a larger one would likely be rejected again.
+        const double f = Scheme::factor(err);
+        h = (last ? remaining : h) * (just_rejected ? std::min(1.0, f) : f);
+        just_rejected = false;
       } else {
         st.rejected += 1;
+        just_rejected = true;
         // A non-finite error is treated as a very large one: shrink and retry.
         h *= std::isfinite(err) ? Scheme::factor(err) : 0.2;
       }
@@ -279,10 +285,12 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
 /// `log_p_start` is the log-density at t_start (see initial_log_p helpers); it is carried along
 /// and returned as the estimate at t_end. Never throws mid-batch: a trajectory that cannot
 /// finish is returned at its last good state with a status saying why.
+/// The start states are taken by value and become the result's states: pass them with
+/// std::move when they are not needed afterwards, and a run holds one copy of its states.
 template <class Scheme, class Dyn, class S = typename Dyn::scalar_type>
 integration_result<S> integrate(const Dyn& dynamics, Scheme,
-                                const std::type_identity_t<matrix<S>>& x_start,
-                                const std::type_identity_t<vector<S>>& log_p_start,
+                                std::type_identity_t<matrix<S>> x_start,
+                                std::type_identity_t<vector<S>> log_p_start,
                                 double t_start, double t_end, const integrate_options& opt = {},
                                 const std::type_identity_t<step_observer<S>>& observer = {}) {
   detail::validate_run(dynamics, x_start.rows(), x_start.cols(), log_p_start.size(), t_start,
@@ -309,7 +317,8 @@ integration_result<S> integrate(const Dyn& dynamics, Scheme,
   }
 
   const long N = x_start.cols();
-  integration_result<S> result{x_start, log_p_start, std::vector<trajectory_stats>(std::size_t(N))};
+  integration_result<S> result{std::move(x_start), std::move(log_p_start),
+                                std::vector<trajectory_stats>(std::size_t(N))};
 
   const long bs = opt.batch_size;
   const long n_chunks = (N + bs - 1) / bs;
