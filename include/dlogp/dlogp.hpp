@@ -8,6 +8,7 @@
 #include "dlogp/core/column_ops.hpp"
 #include "dlogp/core/concepts.hpp"
 #include "dlogp/core/dual.hpp"
+#include "dlogp/core/gauss_legendre.hpp"
 #include "dlogp/core/normal_quantile.hpp"
 #include "dlogp/core/random.hpp"
 #include "dlogp/core/status.hpp"

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/oracle.hpp"
+#include "support/perturbed_gaussian.hpp"
 
 using namespace dlogp;
 
@@ -17,52 +18,8 @@ namespace {
 // GROUND_TRUTH S4: data N(0, tau2), VP linear, model score -(1 + delta) x / P_t, x_0 = 0.8 at
 // t0 = 1e-3, forward to T = 1 with the prior pi = p_T = N(0, P_T). The model SDE's marginals
 // are q_t = N(0, V_t), dV/dt = 2 (f + g^2 (1 + delta) / P) V - g^2, V_T = P_T.
-constexpr double tau2 = 0.25, delta = 0.3, t0 = 1e-3, x0 = 0.8;
-
-double P(const vp_process& p, double t) { return p.alpha(t) * p.alpha(t) * tau2 + p.sigma2(t); }
-
-/// q_t = N(0, V_t): RK4 on a fine grid (h = 5e-5) + cubic Hermite interpolation.
-struct variance_ode_gaussian {
-  using scalar_type = double;
-  vp_process p;
-  std::vector<double> t, V, dV;
-
-  explicit variance_ode_gaussian(vp_process proc, long n = 20000) : p(proc) {
-    auto rhs = [&](double s, double v) {
-      return 2 * (p.f(s) + p.g2(s) * (1 + delta) / P(p, s)) * v - p.g2(s);
-    };
-    t.resize(std::size_t(n) + 1);
-    V.resize(t.size());
-    dV.resize(t.size());
-    const double T = p.t_max();
-    for (long i = 0; i <= n; ++i) t[std::size_t(i)] = T + (t0 - T) * double(i) / double(n);
-    V[0] = P(p, T);
-    for (std::size_t i = 0; i + 1 < t.size(); ++i) {
-      const double s = t[i], h = t[i + 1] - t[i];
-      const double k1 = rhs(s, V[i]), k2 = rhs(s + h / 2, V[i] + h / 2 * k1),
-                   k3 = rhs(s + h / 2, V[i] + h / 2 * k2), k4 = rhs(s + h, V[i] + h * k3);
-      V[i + 1] = V[i] + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4);
-    }
-    for (std::size_t i = 0; i < t.size(); ++i) dV[i] = rhs(t[i], V[i]);
-  }
-  double variance(double s) const {
-    const double T = p.t_max(), n = double(t.size() - 1);
-    const double u = (T - s) / (T - t0) * n;
-    std::size_t i = std::size_t(std::clamp(std::floor(u), 0.0, n - 1));
-    const double h = t[i + 1] - t[i], th = (s - t[i]) / h;
-    const double h00 = (1 + 2 * th) * (1 - th) * (1 - th), h10 = th * (1 - th) * (1 - th);
-    const double h01 = th * th * (3 - 2 * th), h11 = th * th * (th - 1);
-    return h00 * V[i] + h10 * h * dV[i] + h01 * V[i + 1] + h11 * h * dV[i + 1];
-  }
-  double log_q(double s, double x) const {
-    const double v = variance(s);
-    return -0.5 * std::log(2 * std::numbers::pi * v) - x * x / (2 * v);
-  }
-  long dimension() const { return 1; }
-  void score(double s, const matrix<double>& X, matrix<double>& S) const {
-    S = X * (-1.0 / variance(s));
-  }
-};
+using namespace test::perturbed_gaussian;
+constexpr double t0 = t_lo, x0 = 0.8;
 
 /// Exact expectations of the Euler-Maruyama estimates on the driver's uniform grid t0 -> T:
 /// forward x_{n+1} = (1 + f h) x_n + g sqrt(h) z (E x^2 by recursion); the ELBO sample is

@@ -75,7 +75,7 @@ template <class Lambda, class G>
 double time_integral(const vp_process& p, double t_lo, double t_hi, Lambda&& lambda, G&& g,
                      int nodes = 96) {
   std::vector<double> x, w;
-  detail::gauss_legendre_nodes(nodes, x, w);
+  detail::gauss_legendre(nodes, x, w);
   const double l_lo = p.log_snr(t_lo), l_hi = p.log_snr(t_hi);
   double acc = 0;
   for (int i = 0; i < nodes; ++i) {

@@ -9,80 +9,13 @@
 #include <sstream>
 #include <vector>
 
+#include "support/gmm2_samples.hpp"
 #include "support/oracle.hpp"
 
 using namespace dlogp;
 
 namespace {
 
-using gmm = gaussian_mixture<double, vp_process>;
-
-// (Same checks as tests/sampler/langevin_test.cpp; each test file compiles on its own.)
-std::vector<int> most_responsible(const gmm& m, double t, const matrix<double>& X) {
-  const long K = m.components();
-  std::vector<Eigen::LLT<matrix<double>>> chol;
-  std::vector<double> norm;
-  for (long k = 0; k < K; ++k) {
-    chol.emplace_back(m.covariance(k, t));
-    const matrix<double> L = chol.back().matrixL();
-    norm.push_back(std::log(m.weights()[std::size_t(k)]) -
-                   L.diagonal().array().log().sum());
-  }
-  std::vector<int> out;
-  const double a = m.process().alpha(t);
-  for (long j = 0; j < X.cols(); ++j) {
-    int best = 0;
-    double best_l = -1e300;
-    for (long k = 0; k < K; ++k) {
-      const vector<double> y =
-          chol[std::size_t(k)].matrixL().solve(vector<double>(X.col(j) - a * m.means().col(k)));
-      const double l = norm[std::size_t(k)] - 0.5 * y.squaredNorm();
-      if (l > best_l) best_l = l, best = int(k);
-    }
-    out.push_back(best);
-  }
-  return out;
-}
-
-// Mean, second moments about the exact mean and assignment fractions within 5 standard errors
-// (see tests/sampler/langevin_test.cpp for the derivation).
-void check_gmm2_samples(const gmm& m, double t, const matrix<double>& X, const std::string& what) {
-  const long N = X.cols();
-  const vector<double> mu = m.marginal_mean(t);
-  const matrix<double> C = m.marginal_covariance(t);
-  std::ostringstream log;
-  log << what << ", " << N << " samples at t = " << t;
-  for (int i = 0; i < 2; ++i) {
-    const double mean = X.row(i).mean(), se = std::sqrt(C(i, i) / double(N));
-    log << "\n  mean[" << i << "] " << mean << " (exact " << mu(i) << ", se " << se << ")";
-    INFO(log.str());
-    CHECK(std::abs(mean - mu(i)) <= 5 * se);
-  }
-  for (auto [a, b] : {std::pair{0, 0}, std::pair{0, 1}, std::pair{1, 1}}) {
-    vector<double> y = ((X.row(a).array() - mu(a)) * (X.row(b).array() - mu(b))).transpose();
-    const auto s = test::summarize(y);
-    log << "\n  C[" << a << b << "] " << s.mean << " (exact " << C(a, b) << ", se " << s.mean_se
-        << ")";
-    INFO(log.str());
-    CHECK(std::abs(s.mean - C(a, b)) <= 5 * s.mean_se);
-  }
-  const long n_ref = 400000;
-  matrix<double> R(2, n_ref);
-  m.sample(t, 12345, 0, R);
-  const auto ar = most_responsible(m, t, R), as = most_responsible(m, t, X);
-  for (int k = 0; k < 3; ++k) {
-    double ref = 0, got = 0;
-    for (int c : ar) ref += c == k;
-    for (int c : as) got += c == k;
-    ref /= double(n_ref);
-    got /= double(N);
-    const double se = std::sqrt(ref * (1 - ref) * (1.0 / double(N) + 1.0 / double(n_ref)));
-    log << "\n  weight[" << k << "] " << got << " (exact assignment probability " << ref
-        << ", se " << se << ")";
-    INFO(log.str());
-    CHECK(std::abs(got - ref) <= 5 * se);
-  }
-}
 
 void pc_samples(long N, long steps) {
   // GMM2 from the prior at T = 1 to t_min = 1e-3, one corrector move per step (snr 0.16, pilot
@@ -101,7 +34,7 @@ void pc_samples(long N, long steps) {
                                       .batch_size = 250});
   REQUIRE(r.all_ok());
   CHECK(r.stats[0].score_evals == 2 * steps);
-  check_gmm2_samples(m, p.t_min(), r.x, "pc, " + std::to_string(steps) + " steps");
+  test::check_gmm2_samples(m, p.t_min(), r.x, "pc, " + std::to_string(steps) + " steps");
 }
 
 }  // namespace

@@ -50,6 +50,7 @@
 
 #include "dlogp/config.hpp"
 #include "dlogp/core/concepts.hpp"
+#include "dlogp/core/gauss_legendre.hpp"
 #include "dlogp/core/random.hpp"
 #include "dlogp/core/types.hpp"
 #include "dlogp/divergence/divergence.hpp"
@@ -107,30 +108,6 @@ constexpr const char* to_string(sm_objective o) {
 
 namespace detail {
 
-/// Gauss-Legendre nodes and weights on [-1, 1] (Newton on P_n from the Chebyshev guess).
-inline void gauss_legendre_nodes(int n, std::vector<double>& x, std::vector<double>& w) {
-  x.assign(static_cast<std::size_t>(n), 0.0);
-  w.assign(static_cast<std::size_t>(n), 0.0);
-  for (int i = 0; i < n; ++i) {
-    double z = std::cos(std::numbers::pi * (i + 0.75) / (n + 0.5)), dp = 1;
-    for (int it = 0; it < 100; ++it) {
-      double p0 = 1, p1 = z;
-      for (int k = 2; k <= n; ++k) {
-        const double p2 = ((2.0 * k - 1) * z * p1 - (k - 1.0) * p0) / k;
-        p0 = p1;
-        p1 = p2;
-      }
-      if (n == 1) p0 = 1;
-      dp = n * (z * p1 - p0) / (z * z - 1);
-      const double dz = p1 / dp;
-      z -= dz;
-      if (std::abs(dz) < 1e-16) break;
-    }
-    x[std::size_t(i)] = z;
-    w[std::size_t(i)] = 2.0 / ((1 - z * z) * dp * dp);
-  }
-}
-
 template <process P>
 struct sm_setup {
   double t_lo, t_hi, a_d, s2_d;  // kernel from t_data: alpha and sigma^2 there
@@ -186,7 +163,7 @@ sm_setup<P> sm_prepare(const P& p, const score_matching_options& opt, const char
     require(opt.time_nodes >= 1 && opt.time_nodes <= 512,
             w + ": time_nodes must be in 1..512 (" + std::to_string(opt.time_nodes) + ")");
     std::vector<double> gx, gw;
-    gauss_legendre_nodes(opt.time_nodes, gx, gw);
+    gauss_legendre(opt.time_nodes, gx, gw);
     const double l_lo = p.log_snr(su.t_lo), l_hi = p.log_snr(su.t_hi);
     require(std::isfinite(l_lo) && std::isfinite(l_hi),
             w + ": log-SNR time sampling needs a finite log-SNR at both ends");

@@ -24,7 +24,6 @@
 #include <cstdint>
 #include <exception>
 #include <limits>
-#include <numbers>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -32,6 +31,7 @@
 #include "dlogp/config.hpp"
 #include "dlogp/core/column_ops.hpp"
 #include "dlogp/core/concepts.hpp"
+#include "dlogp/core/gauss_legendre.hpp"
 #include "dlogp/core/random.hpp"
 #include "dlogp/core/status.hpp"
 #include "dlogp/core/time_grid.hpp"
@@ -79,30 +79,6 @@ struct langevin_ladder {
 };
 
 namespace detail {
-
-/// Gauss-Legendre nodes and weights on [-1, 1] (Newton on P_n from the Chebyshev guess).
-inline void gauss_legendre(int n, std::vector<double>& x, std::vector<double>& w) {
-  x.assign(std::size_t(n), 0.0);
-  w.assign(std::size_t(n), 0.0);
-  for (int i = 0; i < n; ++i) {
-    double z = std::cos(std::numbers::pi * (i + 0.75) / (n + 0.5)), dp = 1;
-    for (int it = 0; it < 100; ++it) {
-      double p0 = 1, p1 = z;
-      for (int k = 2; k <= n; ++k) {
-        const double p2 = ((2.0 * k - 1) * z * p1 - (k - 1.0) * p0) / k;
-        p0 = p1;
-        p1 = p2;
-      }
-      if (n == 1) p0 = 1;
-      dp = n * (z * p1 - p0) / (z * z - 1);
-      const double dz = p1 / dp;
-      z -= dz;
-      if (std::abs(dz) < 1e-16) break;
-    }
-    x[std::size_t(i)] = z;
-    w[std::size_t(i)] = 2.0 / ((1 - z * z) * dp * dp);
-  }
-}
 
 /// Runs `body(ids, X, L, stats)` on chunks of columns (OpenMP over chunks when enabled), as
 /// integrate() does: results never depend on the chunking.
