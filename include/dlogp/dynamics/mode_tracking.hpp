@@ -101,8 +101,8 @@ class mode_tracking {
       system_ = S(v) * hess_;
       for (long i = 0; i < D; ++i) system_(i, i) -= S(a * a);
       rhs_ = S(v) * grad_lap_.col(j);
-      ldlt_.compute(system_);
-      sol_ = ldlt_.solve(rhs_);
+      ldlt_.f.compute(system_);
+      sol_ = ldlt_.f.solve(rhs_);
       corr_.col(j) = sol_;
     }
 
@@ -120,7 +120,16 @@ class mode_tracking {
   double t_, alpha_t_, sigma2_t_;
   matrix<S> score_, grad_lap_, corr_, hess_, system_, work_;
   vector<S> lap_, point_, rhs_, sol_, dots_;
-  Eigen::LDLT<matrix<S>> ldlt_;
+  /// Factorisation workspace, not copied: copying a never-computed Eigen::LDLT reads its
+  /// uninitialised status (undefined behaviour, found by UBSan when integrate copies the
+  /// dynamics per chunk). Every copy factors its own systems anyway.
+  struct ldlt_workspace {
+    Eigen::LDLT<matrix<S>> f;
+    ldlt_workspace() = default;
+    ldlt_workspace(const ldlt_workspace&) {}
+    ldlt_workspace& operator=(const ldlt_workspace&) { return *this; }
+  };
+  ldlt_workspace ldlt_;
 };
 
 }  // namespace dlogp
