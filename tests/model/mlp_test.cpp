@@ -140,11 +140,13 @@ TEST_CASE("mlp: float32 evaluation agrees with PyTorch on fixed inputs", "[groun
     INFO("t = " << t[std::size_t(c)]);
     const dlogp::matrix<float> x = X.col(c), oref = out.col(c);
     model.network.evaluate(t[std::size_t(c)], x, o);
+    // The issue's bound, relative to the output (max norm over its 256 entries). Measured:
+    // 3.9e-6 at t = 1e-3, where the output is ~5600x smaller than the terms the output layer
+    // sums, and <= 1.1e-6 from t = 0.01 on; PyTorch's own float32 is 6.3e-6 from float64 there.
+    CHECK(max_abs_diff(o, oref) <= 1e-5 * max_abs(oref));
     // Float rounding scales with the magnitude the output layer accumulates, |W_o| |h_L| +
-    // |b_o| (exported by PyTorch), not with the output itself: at t = 1e-3 the predicted eps
-    // (max 0.07) is ~270x smaller than its terms (max 18), and PyTorch's own float32 result is
-    // 3.9e-5 of the output away from the float64 one. Relative to the accumulated magnitude,
-    // K = 256-term sums in float give ~sqrt(K) eps32 = 1e-6; the issue's bound is 1e-5.
+    // |b_o| (exported by PyTorch): relative to it, K = 256-term sums in float give
+    // ~sqrt(K) eps32 = 1e-6, so the same bound holds there with a wide margin.
     CHECK(max_abs_diff(o, oref) <= 1e-5 * max_abs(dlogp::matrix<double>(scale.col(c))));
     // And our float32 is no less accurate than PyTorch's (truth: float64 on the same input).
     model64.network.evaluate(t[std::size_t(c)], dlogp::matrix<double>(x.cast<double>()), truth);
