@@ -222,7 +222,8 @@ TEST_CASE("cli run: record keeps every k-th state and the last one", "[cli][unit
   const auto r = run_spec_text(spec(gmm1, R"("process": {"type": "vp"}, "method": "reverse-sde", "n": 2,
       "solver": {"steps": 10}, "record": {"every": 4})"));
   REQUIRE(r.code == 0);
-  for (const auto& res : r.doc()["results"]) {
+  const json d = r.doc();  // not r.doc()["results"] in the loop: the temporary would die first
+  for (const auto& res : d["results"]) {
     const json& p = res["trajectory"];
     REQUIRE(p.size() == 4);  // steps 0, 4, 8 and the last, 10
     CHECK(p[0]["t"] == 1.0);
