@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <dlogp/divergence/divergence.hpp>
 #include <dlogp/model/gaussian_mixture.hpp>
 #include <dlogp/model/parametrisation.hpp>
 #include <dlogp/model/perturbed_score.hpp>
@@ -139,6 +140,67 @@ TEST_CASE("parametrisation: parametrised_score_model wraps a network into a scor
   matrix<double> X3(3, 2), S;
   REQUIRE_THROWS_WITH(model.score(0.4, X3, S), Contains("[dlogp.dimension_mismatch]") &&
                                                    Contains("parametrised_score_model"));
+}
+
+namespace {
+/// A linear "network" raw(t, x) = A x + t c with its exact JVP (A v) and Jacobian trace (tr A).
+struct linear_net {
+  using scalar_type = double;
+  matrix<double> A;
+  vector<double> c;
+  long dimension() const { return A.rows(); }
+  void evaluate(double t, const matrix<double>& X, matrix<double>& out) const {
+    out = A * X;
+    out.colwise() += t * c;
+  }
+  void evaluate_jvp(double t, const matrix<double>& X, const matrix<double>& V, matrix<double>& out,
+                    matrix<double>& JV) const {
+    evaluate(t, X, out);
+    JV = A * V;
+  }
+  void evaluate_and_trace(double t, const matrix<double>& X, matrix<double>& out, vector<double>& tr) const {
+    evaluate(t, X, out);
+    tr = vector<double>::Constant(X.cols(), A.trace());
+  }
+};
+}  // namespace
+
+TEST_CASE("parametrisation: parametrised_score_model forwards the network's JVP and trace", "[unit]") {
+  // score = a raw + b x, so J_score = a A + b I, div = a tr(A) + b D, JV = a A V + b V: the
+  // adapter must give these through the network's own derivatives (route laplacian / jvp,
+  // not finite differences). Tolerance: a few ulps of the terms (D = 3 sums).
+  const vp_process p;
+  const double t = 0.3;
+  linear_net n{matrix<double>(3, 3), vector<double>(3)};
+  n.A << 0.5, -0.2, 0.1, 0.3, 1.2, -0.4, 0.0, 0.7, -0.9;
+  n.c << 0.1, -0.3, 0.2;
+  using model_t = parametrised_score_model<linear_net, vp_process>;
+  STATIC_REQUIRE(exact_divergence_route_v<model_t> == divergence_route::laplacian);
+  STATIC_REQUIRE(score_jvp_route_v<model_t> == divergence_route::jvp);
+  matrix<double> X(3, 4), V(3, 4);
+  X << 0.2, -1.0, 0.5, 2.0, 1.1, 0.3, -0.7, 0.0, -0.4, 0.9, 1.5, -2.2;
+  V << 1.0, 0.0, -0.5, 0.25, 0.0, 2.0, 1.0, -1.0, 0.5, 0.5, 0.0, 3.0;
+  for (parametrisation kind : all_kinds) {
+    INFO(to_string(kind));
+    const model_t m(n, p, kind);
+    const auto c = to_score_coefficients(kind, p, t);
+    const matrix<double> J = c.scale * n.A + c.shift * matrix<double>::Identity(3, 3);
+    matrix<double> S, S2, JV;
+    vector<double> lap;
+    m.score(t, X, S);
+    m.score_jvp(t, X, V, S2, JV);
+    CHECK(S2 == S);
+    const double tol = 16 * eps_d * (std::abs(c.scale) + std::abs(c.shift)) * 10;
+    CHECK((JV - J * V).cwiseAbs().maxCoeff() <= tol);
+    m.score_and_laplacian(t, X, S2, lap);
+    CHECK(S2 == S);
+    for (long j = 0; j < X.cols(); ++j) CHECK(std::abs(lap(j) - J.trace()) <= tol);
+    // The divergence estimator takes the exact route through them.
+    exact_divergence<model_t> est(m);
+    vector<double> div;
+    CHECK(est.score_and_divergence(t, X, S2, div) == 1);
+    for (long j = 0; j < X.cols(); ++j) CHECK(std::abs(div(j) - J.trace()) <= tol);
+  }
 }
 
 TEST_CASE("parametrisation: singular maps are rejected", "[unit]") {

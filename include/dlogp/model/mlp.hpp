@@ -466,72 +466,31 @@ class mlp {
 };
 
 /// Score model from an MLP predicting `kind` (epsilon, x0, v, flow velocity or the score)
-/// for `process`. Offers score_jvp (forward mode) and score_and_laplacian (exact trace), so
-/// divergence_estimator uses them for Hutchinson and for the exact divergence.
+/// for `process`: parametrised_score_model with the MLP's score_jvp (forward mode) and
+/// score_and_laplacian (exact trace), so divergence_estimator uses them for Hutchinson and for
+/// the exact divergence, plus the cost of the trace and the Tweedie denoiser.
 template <class Scalar, process Process = vp_process>
-class mlp_score_model {
+class mlp_score_model : public parametrised_score_model<mlp<Scalar>, Process> {
+  using base = parametrised_score_model<mlp<Scalar>, Process>;
+
  public:
   using scalar_type = Scalar;
-  using S = Scalar;
 
-  mlp_score_model(mlp<S> network, Process process, parametrisation kind)
-      : net_(std::move(network)), process_(std::move(process)), kind_(kind) {}
+  mlp_score_model(mlp<Scalar> network, Process process, parametrisation kind)
+      : base(std::move(network), std::move(process), kind) {}
 
-  long dimension() const { return net_.dimension(); }
-  const mlp<S>& network() const { return net_; }
-  const Process& process() const { return process_; }
-  parametrisation kind() const { return kind_; }
+  const mlp<Scalar>& network() const { return this->net(); }
 
   /// Score-evaluation equivalents of score_and_laplacian per column.
   long laplacian_cost() const {
-    return (net_.trace_macs() + net_.forward_macs() - 1) / net_.forward_macs();
-  }
-
-  void score(double t, const matrix<S>& X, matrix<S>& out) const {
-    const auto c = to_score_coefficients(kind_, process_, t);
-    net_.evaluate(t, X, out);
-    combine(c, X, out);
-  }
-
-  /// S = s(t, X), JV = (d s / d x) V per column: an affine map of the network's JVP.
-  void score_jvp(double t, const matrix<S>& X, const matrix<S>& V, matrix<S>& out,
-                 matrix<S>& JV) const {
-    const auto c = to_score_coefficients(kind_, process_, t);
-    net_.evaluate_jvp(t, X, V, out, JV);
-    combine(c, X, out);
-    combine(c, V, JV);
-  }
-
-  /// S = s(t, X), lap = div s per column (exact, through the network's Jacobian).
-  void score_and_laplacian(double t, const matrix<S>& X, matrix<S>& out, vector<S>& lap) const {
-    const auto c = to_score_coefficients(kind_, process_, t);
-    net_.evaluate_and_trace(t, X, out, lap);
-    combine(c, X, out);
-    const S scale = S(c.scale), shift = S(c.shift * double(X.rows()));
-    for (long j = 0; j < lap.size(); ++j) lap(j) = scale * lap(j) + shift;
+    return (network().trace_macs() + network().forward_macs() - 1) / network().forward_macs();
   }
 
   /// Posterior mean E[x_0 | x_t] by Tweedie: (x + sigma^2 s) / alpha.
-  void denoiser(double t, const matrix<S>& X, matrix<S>& out) const {
-    score(t, X, out);
-    from_score(parametrisation::x0, process_, t, X, out);
+  void denoiser(double t, const matrix<Scalar>& X, matrix<Scalar>& out) const {
+    this->score(t, X, out);
+    from_score(parametrisation::x0, this->process(), t, X, out);
   }
-
- private:
-  static void combine(const affine_coefficients& c, const matrix<S>& X, matrix<S>& out) {
-    const S a = S(c.scale), b = S(c.shift);
-    if (c.shift == 0.0) {
-      for (long j = 0; j < out.cols(); ++j)
-        for (long i = 0; i < out.rows(); ++i) out(i, j) = a * out(i, j);
-    } else {
-      for (long j = 0; j < out.cols(); ++j)
-        for (long i = 0; i < out.rows(); ++i) out(i, j) = a * out(i, j) + b * X(i, j);
-    }
-  }
-
-  mlp<S> net_;
-  Process process_;
-  parametrisation kind_;
 };
 
 }  // namespace dlogp

@@ -106,16 +106,22 @@ affine_coefficients from_score_coefficients(parametrisation kind, const P& p, do
 }
 
 namespace detail {
+/// out = scale out + shift X, element by element in plain loops (the same operations for every
+/// element, whatever its position: results never depend on the batch).
 template <class Scalar>
 void apply_affine(const affine_coefficients& c, const matrix<Scalar>& X, matrix<Scalar>& out,
                   const char* who) {
-  require_dimension(X.rows(), out.rows(), std::string(who) + ": output rows");
-  require_dimension(X.cols(), out.cols(), std::string(who) + ": output columns");
+  if (X.rows() != out.rows()) require_dimension(X.rows(), out.rows(), std::string(who) + ": output rows");
+  if (X.cols() != out.cols()) require_dimension(X.cols(), out.cols(), std::string(who) + ": output columns");
   if (c.scale == 1.0 && c.shift == 0.0) return;
-  if (c.shift == 0.0)
-    out *= Scalar(c.scale);
-  else
-    out = Scalar(c.scale) * out + Scalar(c.shift) * X;
+  const Scalar a = Scalar(c.scale), b = Scalar(c.shift);
+  if (c.shift == 0.0) {
+    for (long j = 0; j < out.cols(); ++j)
+      for (long i = 0; i < out.rows(); ++i) out(i, j) = a * out(i, j);
+  } else {
+    for (long j = 0; j < out.cols(); ++j)
+      for (long i = 0; i < out.rows(); ++i) out(i, j) = a * out(i, j) + b * X(i, j);
+  }
 }
 }  // namespace detail
 
@@ -145,8 +151,29 @@ concept raw_output_model =
       n.evaluate(t, X, out);
     };
 
+/// A network that also gives Jacobian-vector products of its raw output:
+///   void evaluate_jvp(double t, const matrix& X, const matrix& V, matrix& out, matrix& JV) const;
+template <class N>
+concept raw_output_jvp_model =
+    raw_output_model<N> && requires(const N& n, double t, const matrix<typename N::scalar_type>& X,
+                                    matrix<typename N::scalar_type>& out) {
+      n.evaluate_jvp(t, X, X, out, out);
+    };
+
+/// A network that also gives the trace of its raw output's Jacobian:
+///   void evaluate_and_trace(double t, const matrix& X, matrix& out, vector& trace) const;
+template <class N>
+concept raw_output_trace_model =
+    raw_output_model<N> && requires(const N& n, double t, const matrix<typename N::scalar_type>& X,
+                                    matrix<typename N::scalar_type>& out, vector<typename N::scalar_type>& tr) {
+      n.evaluate_and_trace(t, X, out, tr);
+    };
+
 /// Score model from a network that predicts eps, x0, v, a flow velocity or the score itself.
 /// Net may be a reference type (the network is then not copied; it must outlive the adapter).
+/// The score is an affine map of the raw output, so a network's JVPs (evaluate_jvp) and
+/// Jacobian trace (evaluate_and_trace) become score_jvp and score_and_laplacian: Hutchinson
+/// and the exact divergence then go through the network's own derivatives.
 template <class Net, process Process>
   requires raw_output_model<std::remove_cvref_t<Net>>
 class parametrised_score_model {
@@ -164,13 +191,44 @@ class parametrised_score_model {
 
   /// S is resized to D x N if needed.
   void score(double t, const matrix<scalar_type>& X, matrix<scalar_type>& S) const {
-    detail::require_dimension(dimension(), X.rows(), "parametrised_score_model: input rows");
+    check_rows(X);
+    const auto c = to_score_coefficients(kind_, process_, t);
     S.resize(X.rows(), X.cols());
     net_.evaluate(t, X, S);
-    to_score(kind_, process_, t, X, S);
+    detail::apply_affine(c, X, S, "parametrised_score_model");
+  }
+
+  /// S = s(t, X), JV = (d s / d x) V per column: the affine map of the network's JVP.
+  void score_jvp(double t, const matrix<scalar_type>& X, const matrix<scalar_type>& V,
+                 matrix<scalar_type>& S, matrix<scalar_type>& JV) const
+    requires raw_output_jvp_model<net_type>
+  {
+    check_rows(X);
+    const auto c = to_score_coefficients(kind_, process_, t);
+    net_.evaluate_jvp(t, X, V, S, JV);
+    detail::apply_affine(c, X, S, "parametrised_score_model");
+    detail::apply_affine(c, V, JV, "parametrised_score_model");
+  }
+
+  /// S = s(t, X), lap = div s per column: scale trace(J_net) + shift D.
+  void score_and_laplacian(double t, const matrix<scalar_type>& X, matrix<scalar_type>& S,
+                           vector<scalar_type>& lap) const
+    requires raw_output_trace_model<net_type>
+  {
+    check_rows(X);
+    const auto c = to_score_coefficients(kind_, process_, t);
+    net_.evaluate_and_trace(t, X, S, lap);
+    detail::apply_affine(c, X, S, "parametrised_score_model");
+    const scalar_type a = scalar_type(c.scale), b = scalar_type(c.shift * double(X.rows()));
+    for (long j = 0; j < lap.size(); ++j) lap(j) = a * lap(j) + b;
   }
 
  private:
+  void check_rows(const matrix<scalar_type>& X) const {
+    if (X.rows() != dimension())
+      detail::require_dimension(dimension(), X.rows(), "parametrised_score_model: input rows");
+  }
+
   Net net_;
   Process process_;
   parametrisation kind_;
