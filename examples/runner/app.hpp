@@ -145,11 +145,12 @@ struct run_result {
 
 inline run_result execute(const run_spec& spec, int threads, progress_bar* bar, long first = 0, long count = -1) {
   run_result res;
-  const long n = count < 0 ? spec.n - first : count;
-  if (spec.record_every > 0)
-    res.recorder = std::make_unique<trajectory_recorder>(n, spec.dimension(), spec.record_every);
+  run_context ctx{spec, threads, nullptr, bar, first, count};
+  if (spec.record_every > 0) {
+    res.recorder = std::make_unique<trajectory_recorder>(ctx.size(), spec.dimension(), spec.record_every);
+    ctx.recorder = res.recorder.get();
+  }
   const method_entry* m = find_method_entry(spec.method->name);
-  run_context ctx{spec, threads, res.recorder.get(), bar, first, n};
   const auto t0 = std::chrono::steady_clock::now();
   res.output = m->run(ctx);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

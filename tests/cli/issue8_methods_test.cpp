@@ -13,38 +13,13 @@
 #include <dlogp/process/vp.hpp>
 
 #include "../../examples/runner/app.hpp"
+#include "support/cli_run.hpp"
 #include "../../examples/runner/methods/objective.hpp"
 
 using namespace dlogp::runner;
+using namespace dlogp::test;
 
 namespace {
-
-struct cli_run {
-  int code;
-  std::string out, err;
-  json doc() const { return json::parse(out); }
-};
-
-cli_run run_spec_text(const std::string& spec, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"-"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  std::istringstream in(spec);
-  std::ostringstream out, err;
-  const int code = run_cli(args, in, out, err, false);
-  return {code, out.str(), err.str()};
-}
-
-const std::string gmm1 =
-    R"("model": {"type": "gmm", "weights": [0.3, 0.5, 0.2], "means": [[-2], [0], [2.5]], "variances": [0.16, 0.09, 0.25]})";
-const std::string gmm2 =
-    R"("model": {"type": "gmm", "weights": [0.4, 0.35, 0.25], "means": [[-2, 0], [2, 1], [0, -2.5]],
-        "covariances": [[[0.5, 0.2], [0.2, 0.3]], [[0.1, 0], [0, 0.1]], [[0.3, -0.1], [-0.1, 0.6]]]})";
-
-std::string spec(const std::string& model, const std::string& rest) { return "{" + model + ", " + rest + "}"; }
-
-std::string without_seconds(const std::string& s) {
-  return std::regex_replace(s, std::regex("\"seconds\":[^,}]*"), "\"seconds\":0");
-}
 
 /// Runs and requires exit 0.
 json ok_doc(const std::string& s, std::vector<std::string> extra = {}) {

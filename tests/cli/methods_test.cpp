@@ -11,35 +11,15 @@
 #include <dlogp/core/normal_quantile.hpp>
 
 #include "../../examples/runner/app.hpp"
+#include "support/cli_run.hpp"
 
 using namespace dlogp::runner;
+using namespace dlogp::test;
 
 namespace {
 
-struct cli_run {
-  int code;
-  std::string out, err;
-  json doc() const { return json::parse(out); }
-};
-
-cli_run run_spec_text(const std::string& spec, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"-"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  std::istringstream in(spec);
-  std::ostringstream out, err;
-  const int code = run_cli(args, in, out, err, false);
-  return {code, out.str(), err.str()};
-}
-
-const std::string gmm1 =
-    R"("model": {"type": "gmm", "weights": [0.3, 0.5, 0.2], "means": [[-2], [0], [2.5]], "variances": [0.16, 0.09, 0.25]})";
-const std::string gmm2 =
-    R"("model": {"type": "gmm", "weights": [0.4, 0.35, 0.25], "means": [[-2, 0], [2, 1], [0, -2.5]],
-        "covariances": [[[0.5, 0.2], [0.2, 0.3]], [[0.1, 0], [0, 0.1]], [[0.3, -0.1], [-0.1, 0.6]]]})";
 // GROUND_TRUTH's process with t_min = 0, so that the oracle's s -> 0 end is reachable.
 const std::string vp0 = R"("process": {"type": "vp", "t_min": 0})";
-
-std::string spec(const std::string& model, const std::string& rest) { return "{" + model + ", " + rest + "}"; }
 
 /// A centred Gaussian N(0, diag(c_i^2)) in dimension D as a one-component mixture (GROUND_TRUTH T1
 /// shape: c_i^2 = lo + (hi - lo) (i + 0.5) / D), and the c_i^2.
@@ -66,9 +46,6 @@ std::vector<double> exact_log_p(const json& filled_spec, double t, const json& r
   return std::vector<double>(lp.data(), lp.data() + lp.size());
 }
 
-std::string without_seconds(const std::string& s) {
-  return std::regex_replace(s, std::regex("\"seconds\":[^,}]*"), "\"seconds\":0");
-}
 
 }  // namespace
 
