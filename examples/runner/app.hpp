@@ -2,8 +2,12 @@
 // dlogp-run's command line: arguments, reading the spec, running, writing, exit status.
 //   0 every trajectory ok | 1 internal error | 2 invalid spec or command line | 3 some not ok
 // Kept apart from main() so tests can run it in-process with their own streams.
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <iostream>
@@ -17,6 +21,7 @@
 
 #include "methods/registry.hpp"
 #include "output.hpp"
+#include "output_file.hpp"
 #include "spec.hpp"
 
 namespace dlogp::runner {
@@ -126,12 +131,36 @@ inline cli_options parse_arguments(const std::vector<std::string>& args) {
   return o;
 }
 
+/// The largest spec read (docs/cli.md, "Limits"): inline x_start of a million 2-D points fits;
+/// larger data belongs in a file.
+inline constexpr std::size_t max_spec_bytes = std::size_t(64) << 20;
+
+/// Appends a piece of the spec, refusing a spec larger than max_spec_bytes (so /dev/zero or a
+/// runaway pipe cannot grow memory without bound).
+inline void append_spec_bytes(std::string& text, const char* data, std::size_t n, const std::string& name) {
+  if (text.size() + n > max_spec_bytes)
+    throw cli_error(name, "the spec is larger than " + std::to_string(max_spec_bytes >> 20) +
+                              " MB; give large data as a file");
+  text.append(data, n);
+}
+
 inline std::string read_spec_text(const std::string& path, std::istream& in) {
-  if (path == "-") return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw cli_error(path, "cannot open the spec file");
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) throw cli_error(path, "cannot read the spec file");
+  std::string text;
+  char buf[1 << 16];
+  if (path == "-") {
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) append_spec_bytes(text, buf, std::size_t(in.gcount()), path);
+    return text;
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw cli_error(path, std::string("cannot open the spec file: ") + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw cli_error(path, "is a directory, not a spec file");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw cli_error(path, std::string("cannot open the spec file: ") + std::strerror(errno));
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
+  std::size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) append_spec_bytes(text, buf, got, path);
+  if (std::ferror(f)) throw cli_error(path, std::string("cannot read the spec file: ") + std::strerror(errno));
   return text;
 }
 
@@ -164,6 +193,9 @@ struct failure {
   explicit operator bool() const { return code >= 0; }
 };
 
+/// The line for an unexpected exception: one line, control characters escaped.
+inline std::string internal_line(const std::string& what) { return "[dlogp.internal] /: " + printable(what); }
+
 /// Runs f (reading the command line and the spec), turning its exceptions into a failure.
 template <class F>
 failure catch_input_errors(F&& f) {
@@ -175,9 +207,9 @@ failure catch_input_errors(F&& f) {
   } catch (const json::exception& e) {  // a JSON access the validator did not guard: still the input
     return {spec_error("/", detail::strip_id(e.what())).what(), exit_invalid};
   } catch (const std::bad_alloc&) {
-    return {"[dlogp.internal] /: out of memory while reading the spec", exit_internal};
+    return {internal_line("out of memory while reading the spec"), exit_internal};
   } catch (const std::exception& e) {
-    return {std::string("[dlogp.internal] /: ") + e.what(), exit_internal};
+    return {internal_line(e.what()), exit_internal};
   }
 }
 
@@ -191,9 +223,36 @@ failure catch_run_errors(F&& f) {
     // The library refused something the validator let through: still the spec's fault.
     return {spec_error("/", detail::strip_id(e.what())).what(), exit_invalid};
   } catch (const std::bad_alloc&) {
-    return {"[dlogp.internal] /: out of memory during the run", exit_internal};
+    return {internal_line("out of memory during the run"), exit_internal};
   } catch (const std::exception& e) {
-    return {std::string("[dlogp.internal] /: ") + e.what(), exit_internal};
+    return {internal_line(e.what()), exit_internal};
+  }
+}
+
+/// The --output target, checked before the run (nullptr: stdout). Throws cli_error.
+inline std::unique_ptr<output_file> open_output(const cli_options& opt) {
+  if (opt.output.empty() || opt.output == "-") return nullptr;
+  if (opt.spec != "-" && same_file(opt.spec, opt.output))
+    throw cli_error("--output", "\"" + opt.output + "\" is the spec file itself; name another file");
+  return std::make_unique<output_file>(opt.output, "--output");
+}
+
+/// Writes the document with `write(stream)` to the output file, then commits it, or to `out`.
+/// A failure (disk full, closed stdout) is exit 1 and leaves the target as it was.
+template <class F>
+failure deliver(output_file* file, std::ostream& out, F&& write) {
+  try {
+    std::ostream& dest = file ? file->stream() : out;
+    write(dest);
+    if (file) file->commit();
+    else if (!out.flush()) throw cli_error("stdout", "error while writing the result");
+    return {};
+  } catch (const runner_error& e) {
+    return {e.what(), exit_internal};
+  } catch (const std::bad_alloc&) {
+    return {internal_line("out of memory while writing the result"), exit_internal};
+  } catch (const std::exception& e) {
+    return {internal_line(e.what()), exit_internal};
   }
 }
 
@@ -226,36 +285,31 @@ inline int run_cli(const std::vector<std::string>& args, std::istream& in, std::
     return exit_ok;
   }
 
-  // Open the output before the run (fail early), but only after the spec is known to be good.
-  std::ofstream file;
-  if (!opt.output.empty()) {
-    file.open(opt.output, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      err << cli_error("--output", "cannot write \"" + opt.output + "\"").what() << "\n";
-      return exit_invalid;
-    }
+  // The output target is checked (and its temporary file made) before the run, but only once the
+  // spec is known to be good; the target itself is replaced only after the run succeeded.
+  std::unique_ptr<output_file> file;
+  if (const failure f = catch_input_errors([&] { file = open_output(opt); })) {
+    err << f.line << "\n";
+    return f.code;
   }
-  std::ostream& dest = opt.output.empty() ? out : file;
-  auto fail = [&](const std::string& line, int code) {
-    if (file.is_open()) {
-      file.close();
-      std::remove(opt.output.c_str());
-    }
-    err << line << "\n";
-    return code;
-  };
 
   run_result res;
+  std::unique_ptr<progress_bar> bar;
   if (const failure f = catch_run_errors([&] {
-        std::unique_ptr<progress_bar> bar;
         if (opt.progress.value_or(err_is_tty)) bar = std::make_unique<progress_bar>(err, spec.n, err_is_tty);
         res = execute(spec, opt.threads, bar.get());
-        if (bar) bar->finish();
-      }))
-    return fail(f.line, f.code);
-  write_output(dest, spec, res.output, res.recorder.get(), res.seconds);
-  dest.flush();
-  if (!dest) return fail("[dlogp.cli] --output: error while writing the result", exit_internal);
+      })) {
+    if (bar) bar->abandon();  // no "100%" line before the error
+    err << f.line << "\n";
+    return f.code;
+  }
+  if (bar) bar->finish();
+  if (const failure f = deliver(file.get(), out, [&](std::ostream& dest) {
+        write_output(dest, spec, res.output, res.recorder.get(), res.seconds);
+      })) {
+    err << f.line << "\n";
+    return f.code;
+  }
   return res.output.all_ok() ? exit_ok : exit_not_ok;
 }
 

@@ -128,15 +128,16 @@ inline int run(const std::vector<std::string>& args, const world& w) {
     return exit_ok;
   }
 
-  std::ofstream file;
-  int opened = 1;
-  if (w.root() && !opt.output.empty()) {
-    file.open(opt.output, std::ios::binary | std::ios::trunc);
-    opened = file ? 1 : 0;
+  // Rank 0 writes the document: its target is checked (and its temporary file made) now, and
+  // replaced only after every rank succeeded (output_file.hpp).
+  std::unique_ptr<output_file> file;
+  failure opened;
+  if (w.root()) opened = catch_input_errors([&] { file = open_output(opt); });
+  opened.code = broadcast(opened.code);
+  if (opened) {
+    if (w.root()) err << opened.line << "\n";
+    return opened.code;
   }
-  if (!broadcast(opened))
-    return report({cli_error("--output", "cannot write \"" + opt.output + "\"").what(), exit_invalid});
-  std::ostream& dest = opt.output.empty() ? out : file;
 
   // Run this rank's shard. A failure anywhere: the lowest failing rank reports it, all stop.
   const long first = shard_first(spec.n, w.size, w.rank);
@@ -150,11 +151,7 @@ inline int run(const std::vector<std::string>& args, const world& w) {
   if (culprit < w.size) {
     const int code = broadcast(f.code, culprit);
     if (w.rank == culprit) err << f.line << "\n";
-    if (file.is_open()) {
-      file.close();
-      std::remove(opt.output.c_str());
-    }
-    return code;
+    return code;  // rank 0's output_file removes its temporary file; the target is untouched
   }
 
   // Gather: rank 0 streams every shard's result lines in rank order, then the summary.
@@ -169,36 +166,38 @@ inline int run(const std::vector<std::string>& args, const world& w) {
     send_vector(rows.status, 0);
     send_vector(rows.score_evals, 0);
   } else {
-    write_head(dest, spec);
-    dest << mine.str();
+    // Shards are streamed as they arrive: into the temporary file when there is an --output, so
+    // a failure still leaves the target as it was.
     summary_rows all = rows;
-    for (int r = 1; r < w.size; ++r) {
-      const std::vector<char> chunk = recv_bytes(r);
-      dest.write(chunk.data(), std::streamsize(chunk.size()));
-      append_received(all.logp, r);
-      append_received(all.logp_exact, r);
-      append_received(all.status, r);
-      append_received(all.score_evals, r);
-    }
+    int received = 1;  // ranks whose shard has been received
     run_output whole;  // what summary_json reads: per-trajectory rows and rank 0's method fields
-    whole.logp = Eigen::Map<const vector<double>>(all.logp.data(), long(all.logp.size()));
-    whole.logp_exact = Eigen::Map<const vector<double>>(all.logp_exact.data(), long(all.logp_exact.size()));
-    for (std::size_t j = 0; j < all.status.size(); ++j) {
-      trajectory_stats st;
-      st.status = static_cast<status>(all.status[j]);
-      st.score_evals = static_cast<decltype(st.score_evals)>(all.score_evals[j]);
-      whole.stats.push_back(st);
-    }
-    whole.summary_extra = res.output.summary_extra;
-    write_tail(dest, whole.size(), summary_json(whole, MPI_Wtime() - t0));
-    dest.flush();
-    if (!dest) {
-      err << "[dlogp.cli] --output: error while writing the result\n";
-      if (file.is_open()) {
-        file.close();
-        std::remove(opt.output.c_str());
-      }
-      code = exit_internal;
+    if (const failure wf = deliver(file.get(), out, [&](std::ostream& dest) {
+          write_head(dest, spec);
+          dest << mine.str();
+          for (int r = 1; r < w.size; ++r) {
+            const std::vector<char> chunk = recv_bytes(r);
+            dest.write(chunk.data(), std::streamsize(chunk.size()));
+            append_received(all.logp, r);
+            append_received(all.logp_exact, r);
+            append_received(all.status, r);
+            append_received(all.score_evals, r);
+            received = r + 1;
+          }
+          whole.logp = Eigen::Map<const vector<double>>(all.logp.data(), long(all.logp.size()));
+          whole.logp_exact = Eigen::Map<const vector<double>>(all.logp_exact.data(), long(all.logp_exact.size()));
+          for (std::size_t j = 0; j < all.status.size(); ++j) {
+            trajectory_stats st;
+            st.status = static_cast<status>(all.status[j]);
+            st.score_evals = static_cast<decltype(st.score_evals)>(all.score_evals[j]);
+            whole.stats.push_back(st);
+          }
+          whole.summary_extra = res.output.summary_extra;
+          write_tail(dest, whole.size(), summary_json(whole, MPI_Wtime() - t0));
+        })) {
+      err << wf.line << "\n";
+      code = wf.code;
+      for (int r = received; r < w.size; ++r)  // the other ranks are sending: take it, so none waits
+        for (int piece_of_shard = 0; piece_of_shard < 5; ++piece_of_shard) (void)recv_bytes(r);
     } else {
       code = whole.all_ok() ? exit_ok : exit_not_ok;
     }
@@ -214,6 +213,7 @@ int main(int argc, char** argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &w.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &w.size);
   std::ios::sync_with_stdio(false);
+  dlogp::runner::remove_partial_files_on_signals();
   const int code = dlogp::runner::mpi::run(std::vector<std::string>(argv + 1, argv + argc), w);
   MPI_Finalize();
   return code;

@@ -27,7 +27,7 @@ class progress_bar {
   }
   progress_bar(const progress_bar&) = delete;
   progress_bar& operator=(const progress_bar&) = delete;
-  ~progress_bar() { finish(); }
+  ~progress_bar() { abandon(); }
 
   /// Trajectory j has done `fraction` (0..1) of phase `phase` of `phases`. Only the thread that
   /// owns trajectory j calls this for j (the integrator's guarantee).
@@ -55,20 +55,33 @@ class progress_bar {
 
   /// Stops the drawing thread and prints the final state.
   void finish() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (stopped_) return;
-      stopped_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
+    if (!stop()) return;
     for (long j = 0; j < n_; ++j) done(j);  // trajectories that stopped early without a last step
     draw(true);
     out_ << '\n' << std::flush;
   }
 
+  /// Stops the drawing thread after a failed run: no final state, and on a terminal the bar is
+  /// erased, so the error that follows is the only line left.
+  void abandon() {
+    if (!stop()) return;
+    if (tty_) out_ << "\r\033[K" << std::flush;
+  }
+
  private:
   static constexpr std::int32_t kUnit = 1 << 20;
+
+  /// Stops the drawing thread; false when it was already stopped.
+  bool stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopped_) return false;
+      stopped_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    return true;
+  }
 
   void loop() {
     std::unique_lock<std::mutex> lock(mutex_);

@@ -2,15 +2,41 @@
 // The runner's user-facing errors. Each becomes ONE line on stderr and exit status 2:
 //   [dlogp.spec] /json/pointer: message     (the spec)
 //   [dlogp.cli] --option: message           (the command line, reading the spec, the output file)
+#include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace dlogp::runner {
+
+/// `text` safe to print on one terminal line: control characters (newlines, escapes, DEL)
+/// become \xNN, so a key, name or path from the user can neither split the error line nor
+/// send escape sequences to the terminal; beyond `max_bytes` the middle is left out.
+inline std::string printable(std::string_view text, std::size_t max_bytes = 2048) {
+  if (text.size() > max_bytes) {
+    const std::size_t keep = max_bytes / 2;
+    return printable(text.substr(0, keep), keep) + "[... " + std::to_string(text.size() - 2 * keep) +
+           " bytes ...]" + printable(text.substr(text.size() - keep), keep);
+  }
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", unsigned(u));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 class runner_error : public std::runtime_error {
  public:
   runner_error(std::string id, std::string where, std::string message)
-      : std::runtime_error("[dlogp." + id + "] " + where + ": " + message),
+      : std::runtime_error("[dlogp." + id + "] " + printable(where) + ": " + printable(message)),
         id_(std::move(id)),
         where_(std::move(where)),
         message_(std::move(message)) {}

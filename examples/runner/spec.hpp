@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <dlogp/core/time_grid.hpp>
@@ -185,6 +186,24 @@ inline void check_time(double t, const any_process& p, const std::string& ptr) {
                               num(t) + ")");
 }
 
+/// Memory a method holds besides the per-trajectory states (run_memory_bytes): the objective's
+/// per-draw terms (samples per point, on every thread at once) and pc's step-size table (in the
+/// library, and again as numbers in the summary).
+inline double method_tables_bytes(const json& f, double D, double grid_steps) {
+  double bytes = 0;
+  if (f.contains("objective")) {
+    const double threads = std::max(1u, std::thread::hardware_concurrency());
+    const double samples = f["objective"]["samples"].get<double>();
+    bytes += threads * samples * (8.0 + 2.0 * D * 8.0 / 64.0);  // terms, plus X and E per batch of 64
+  }
+  if (f.contains("pc")) {
+    const json& pc = f["pc"];
+    bytes += grid_steps * pc["corrector_steps"].get<double>() * (8.0 + 64.0);  // table + its JSON
+    bytes += pc["snr_pilot"].get<double>() * (4.0 * D * 8.0 + 256.0);            // pilot trajectories
+  }
+  return bytes;
+}
+
 }  // namespace detail
 
 /// Validates a parsed spec for a build. memory_limit_bytes <= 0 disables the memory check.
@@ -337,7 +356,12 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
     const double steps = fixed_step ? double(s.solver.steps) : std::min(double(s.solver.max_steps), 1e4);
     states = steps / double(s.record_every) + 2;
   }
-  const double need = run_memory_bytes(double(s.n), double(D), states, grid_points);
+  const double tables = detail::method_tables_bytes(f, double(D), fixed_step ? double(s.solver.steps) : 0);
+  if (memory_limit_bytes > 0 && tables > memory_limit_bytes)
+    throw spec_error(f.contains("objective") ? "/objective/samples" : "/pc/corrector_steps",
+                     "the method's tables need about " + human_bytes(tables) + ", more than the " +
+                         human_bytes(memory_limit_bytes) + " this machine allows");
+  const double need = run_memory_bytes(double(s.n), double(D), states, grid_points) + tables;
   if (memory_limit_bytes > 0 && need > memory_limit_bytes)
     throw spec_error("/n", std::to_string(s.n) + " trajectories in dimension " + std::to_string(D) +
                                (states > 0 ? " with recorded states" : "") + (grid_points > 1e6 ? " and " + f["solver"]["steps"].dump() + " steps" : "") +

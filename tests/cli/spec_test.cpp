@@ -362,4 +362,42 @@ TEST_CASE("cli spec: suggestions pick the closest name and only plausible ones",
   CHECK(closest("thresold", method_info{}.keys).empty());
   CHECK(closest("thresold", std::vector<std::string>{"threshold", "t_start"}) == "threshold");
   CHECK(closest("xyz", std::vector<std::string>{"n", "seed"}).empty());
+  // Long words get no suggestion (and no table of their size); the distance itself stays exact.
+  const std::string long_word(max_suggestion_length + 1, 's');
+  CHECK(closest(long_word, std::vector<std::string>{long_word}).empty());
+  CHECK(edit_distance(std::string(300, 'a'), std::string(299, 'a') + "b") == 1);
+  CHECK(edit_distance("", "abc") == 3);
+  CHECK(edit_distance("ab", "ba") == 1);
+}
+
+TEST_CASE("cli spec: error lines escape control characters and shorten huge echoes", "[cli][unit]") {
+  CHECK(printable("a\nb\x1b[0m\x7f") == "a\\x0ab\\x1b[0m\\x7f");
+  const std::string huge(10000, 'k');
+  const std::string p = printable(huge);
+  CHECK(p.size() < 2100);
+  CHECK_THAT(p, Catch::Contains("[... 7952 bytes ...]"));
+  CHECK(std::string(spec_error("/a\nb", "bad\rvalue").what()) == "[dlogp.spec] /a\\x0ab: bad\\x0dvalue");
+}
+
+TEST_CASE("cli spec: nesting, key counts and string lengths are bounded while parsing", "[cli][unit]") {
+  auto refused = [](const std::string& text) -> std::string {
+    try {
+      (void)parse_json_text(text);
+    } catch (const spec_error& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  CHECK(refused(std::string(max_spec_depth, '[') + std::string(max_spec_depth, ']')) == "accepted");
+  CHECK_THAT(refused(std::string(max_spec_depth + 1, '[')), Catch::StartsWith("[dlogp.spec] /0/0/") &&
+                                                              Catch::Contains("nested deeper than 64 levels"));
+  CHECK_THAT(refused(R"({"a": {"b": [1, )" + std::string(max_spec_depth, '[')),
+             Catch::StartsWith("[dlogp.spec] /a/b/1/0/0/"));
+  std::string keys = "{\"o\": {";
+  for (std::size_t i = 0; i <= max_object_keys; ++i) keys += (i ? ",\"k" : "\"k") + std::to_string(i) + "\": 0";
+  CHECK_THAT(refused(keys + "}}"), Catch::StartsWith("[dlogp.spec] /o: has more than 1024 keys"));
+  CHECK_THAT(refused(R"({"a": [0, ")" + std::string(max_string_bytes + 1, 'x') + "\"]}"),
+             Catch::StartsWith("[dlogp.spec] /a/1: has a string longer than 4096 bytes"));
+  CHECK(refused(R"({"a": ")" + std::string(max_string_bytes, 'x') + "\"}") == "accepted");
+  CHECK_THAT(refused(R"({"a": 1, "b": 2, "a": 3})"), Catch::StartsWith("[dlogp.spec] /a: duplicate key"));
 }
