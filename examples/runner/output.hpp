@@ -50,12 +50,17 @@ inline json result_json(const run_output& r, long j, const trajectory_recorder* 
 }
 
 /// "summary": means over the trajectories that are ok (null when there are none, or when
-/// log p is not tracked / has no exact value); score evaluations over all of them.
+/// log p is not tracked / has no exact value); score evaluations over all of them; how many
+/// trajectories ended with each status (every status listed, 0 included).
 inline json summary_json(const run_output& r, double seconds) {
   double sum = 0, err = 0;
   long n_logp = 0, n_err = 0, evals = 0;
+  json counts = json::object();
+  for (const status st : all_statuses) counts[std::string(to_string(st))] = 0;
   for (long j = 0; j < r.size(); ++j) {  // fixed order: the same sums whatever the threads
     evals += r.stats[std::size_t(j)].score_evals;
+    auto& c = counts[std::string(to_string(r.stats[std::size_t(j)].status))];
+    c = c.get<long>() + 1;
     if (r.stats[std::size_t(j)].status != status::ok || !std::isfinite(r.logp(j))) continue;
     sum += r.logp(j);
     ++n_logp;
@@ -66,6 +71,7 @@ inline json summary_json(const run_output& r, double seconds) {
   }
   json s = json::object();
   s["n"] = r.size();
+  s["status_counts"] = std::move(counts);
   s["mean_logp"] = n_logp ? number_or_null(sum / double(n_logp)) : json(nullptr);
   s["mean_abs_error"] = n_err ? number_or_null(err / double(n_err)) : json(nullptr);
   s["seconds"] = seconds;  // the only timing field: everything else is reproducible

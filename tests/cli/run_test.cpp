@@ -60,8 +60,10 @@ TEST_CASE("cli run: the output document has the contract's fields", "[cli][unit]
   }
   std::vector<std::string> sum;
   for (auto it = d["summary"].begin(); it != d["summary"].end(); ++it) sum.push_back(it.key());
-  CHECK(sum == std::vector<std::string>{"n", "mean_logp", "mean_abs_error", "seconds", "score_evals"});
+  CHECK(sum == std::vector<std::string>{"n", "status_counts", "mean_logp", "mean_abs_error", "seconds", "score_evals"});
   CHECK(d["summary"]["n"] == 3);
+  CHECK(d["summary"]["status_counts"] ==
+        json::parse(R"({"ok": 3, "max_steps": 0, "step_underflow": 0, "non_finite": 0, "eta_blowup": 0})"));
   long evals = 0;
   double mean = 0;
   for (const auto& res : d["results"]) {
@@ -220,6 +222,29 @@ TEST_CASE("cli run: trajectories that fail give exit 3 and still every result", 
     CHECK(res["trajectory"].back()["x"] == res["x"]);
   }
   CHECK(d["summary"]["mean_logp"].is_null());
+  CHECK(d["summary"]["status_counts"]["max_steps"] == 3);
+  CHECK(d["summary"]["status_counts"]["ok"] == 0);
+}
+
+TEST_CASE("cli run: a non-finite objective point is marked non_finite and left out of the summary", "[cli][unit]") {
+  // The point 1e200 overflows every objective's integrand; the summary is the other point's.
+  const std::string rest = R"("process": {"type": "vp"}, "method": "objective",
+      "objective": {"objectives": ["dsm", "ism"], "samples": 4}, "seed": 3, "x_start": )";
+  const auto both = run_spec_text(spec(gmm1, rest + "[[0.25], [1e200]]"));
+  const auto alone = run_spec_text(spec(gmm1, rest + "[[0.25]]"));
+  CHECK(both.code == 3);
+  REQUIRE(alone.code == 0);
+  const json d = both.doc(), a = alone.doc();
+  CHECK(d["results"][0]["status"] == "ok");
+  CHECK(d["results"][1]["status"] == "non_finite");
+  CHECK(d["summary"]["status_counts"]["non_finite"] == 1);
+  for (const char* name : {"dsm", "ism"}) {
+    const json& s = d["summary"]["objectives"][name];
+    CHECK(s["points"] == 1);
+    CHECK(s["terms"] == 4);
+    CHECK(s["value"] == a["summary"]["objectives"][name]["value"]);  // the same numbers, bit for bit
+    CHECK(s["standard_error"] == a["summary"]["objectives"][name]["standard_error"]);
+  }
 }
 
 TEST_CASE("cli run: output is identical with 1 and 2 threads apart from seconds", "[cli][repro]") {

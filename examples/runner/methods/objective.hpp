@@ -61,26 +61,34 @@ inline sm_objective sm_objective_from_name(const std::string& n) {
   throw std::logic_error("dlogp-run: objective \"" + n + "\" is not dispatched");
 }
 
-/// Mean and standard error over the per-point values, as the library computes them for a batch
-/// (one point: that point's standard error over its draws).
-inline json sm_summary(const std::vector<sm_estimate>& per_point, long samples) {
-  const long N = long(per_point.size());
+/// Mean and standard error over the values of the points that are ok, as the library computes
+/// them for a batch (one point: that point's standard error over its draws); "points" says how
+/// many entered (a point with a non-finite estimate is marked non_finite and left out, so one
+/// bad point cannot turn the whole summary into null). Score evaluations count every point.
+inline json sm_summary(const std::vector<sm_estimate>& per_point, const std::vector<trajectory_stats>& stats,
+                       long samples) {
   double mean = 0;
-  long evals = 0;
-  for (const auto& e : per_point) {
-    mean += e.value;
-    evals += e.score_evals;
+  long evals = 0, N = 0;
+  const sm_estimate* only = nullptr;
+  for (std::size_t j = 0; j < per_point.size(); ++j) {
+    evals += per_point[j].score_evals;
+    if (stats[j].status != status::ok) continue;
+    mean += per_point[j].value;
+    only = &per_point[j];
+    ++N;
   }
   mean /= double(N);
-  double se = per_point.front().standard_error;
+  double se = only ? only->standard_error : no_value;
   if (N >= 2) {
     double ss = 0;
-    for (const auto& e : per_point) ss += (e.value - mean) * (e.value - mean);
+    for (std::size_t j = 0; j < per_point.size(); ++j)
+      if (stats[j].status == status::ok) ss += (per_point[j].value - mean) * (per_point[j].value - mean);
     se = std::sqrt(ss / double(N - 1) / double(N));
   }
   json o = json::object();
-  o["value"] = number_or_null(mean);
-  o["standard_error"] = (N >= 2 || samples >= 2) ? number_or_null(se) : json(nullptr);
+  o["value"] = N > 0 ? number_or_null(mean) : json(nullptr);
+  o["standard_error"] = (N >= 2 || (N == 1 && samples >= 2)) ? number_or_null(se) : json(nullptr);
+  o["points"] = N;
   o["terms"] = N * samples;
   o["score_evals"] = evals;
   return o;
@@ -168,6 +176,7 @@ inline run_output run_objective(const run_context& ctx) {
     for (std::size_t q = 0; q < n_obj; ++q) {
       const sm_estimate& e = est[q][std::size_t(j)];
       st.score_evals += e.score_evals;
+      if (!std::isfinite(e.value)) st.status = status::non_finite;
       if (q < names.size()) objectives[names[q]] = detail::sm_point(e, o.samples);
     }
     out.result_extra[std::size_t(j)]["objectives"] = std::move(objectives);
@@ -175,9 +184,9 @@ inline run_output run_objective(const run_context& ctx) {
     if (ctx.recorder) ctx.recorder->finish(j, s.t_start, X0.col(j).data(), no_value);
   }
   json summary = json::object();
-  for (std::size_t q = 0; q < names.size(); ++q) summary[names[q]] = detail::sm_summary(est[q], o.samples);
+  for (std::size_t q = 0; q < names.size(); ++q) summary[names[q]] = detail::sm_summary(est[q], out.stats, o.samples);
   out.summary_extra["objectives"] = std::move(summary);
-  if (elbo) out.summary_extra["elbo"] = detail::sm_summary(est[names.size()], o.samples);
+  if (elbo) out.summary_extra["elbo"] = detail::sm_summary(est[names.size()], out.stats, o.samples);
   out.x_start = X0;
   out.x = std::move(X0);
   return out;

@@ -23,6 +23,10 @@ inline constexpr std::string_view to_string(status s) {
   return "unknown";
 }
 
+/// Every status, in the order of the enum (reports list them in this order).
+inline constexpr status all_statuses[] = {status::ok, status::max_steps, status::step_underflow,
+                                          status::non_finite, status::eta_blowup};
+
 struct trajectory_stats {
   long score_evals = 0;  ///< score-evaluation equivalents spent on this trajectory
   long steps = 0;        ///< steps attempted (accepted + rejected)
