@@ -210,6 +210,8 @@ TEST_CASE("npy: malformed, lying and non-regular files are refused with io_error
       {"shape of 2^40 elements", npy_bytes(f8_header("(1099511627776,)"), data12), "more elements than the file has bytes"},
       {"shape whose product overflows", npy_bytes(f8_header("(4611686018427387904, 4)"), data12),
        "more elements than the file has bytes"},
+      {"empty, with huge other extents", npy_bytes(f8_header("(0, 4294967296, 4294967296)"), ""),
+       "non-zero extents of the shape multiply to more than 2^48"},
       {"huge extent", npy_bytes(f8_header("(99999999999999999999999,)"), data12), "shape extent too large"},
       {"negative extent", npy_bytes(f8_header("(-12,)"), data12), "not a non-negative integer"},
       {"float extent", npy_bytes(f8_header("(12.0,)"), data12), "expected ',' or ')'"},

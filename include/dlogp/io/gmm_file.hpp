@@ -31,8 +31,10 @@
 
 namespace dlogp {
 
-/// Largest JSON mixture file accepted (K = 64 full covariances in D = 64 take about 7 MB).
-inline constexpr std::uint64_t max_gmm_json_bytes = 256'000'000;
+/// Largest JSON mixture file accepted. K = 64 full covariances in D = 64 take about 7 MB; the
+/// parsed document takes up to about 8 times the text (16 bytes per number of 2 characters),
+/// so this bounds the JSON form to about 0.5 GB of memory. Larger mixtures: safetensors.
+inline constexpr std::uint64_t max_gmm_json_bytes = 64'000'000;
 
 namespace detail::gmm_file {
 

@@ -236,6 +236,7 @@ inline tensor read_npy(const std::string& path) {
            std::to_string(data) + ")");
     a.shape.push_back(long(e));
   }
+  if (!detail::extents_bounded(a.shape)) fail("the non-zero extents of the shape multiply to more than 2^48");
   // count <= data, so count x item size cannot overflow; the exact byte count goes in the message
   detail::checked_multiply(count, dtype_size(a.dtype), ~std::uint64_t(0), bytes);
   if (bytes != data)

@@ -103,6 +103,8 @@ inline tensor_file read_tensor_file(const std::string& path) {
                  std::to_string(payload) + " bytes) can hold");
           t.shape.push_back(long(s.get<std::uint64_t>()));
         }
+        if (!detail::extents_bounded(t.shape))
+          fail("the non-zero extents of " + it.key() + " multiply to more than 2^48");
         std::uint64_t bytes = 0;
         if (!detail::checked_multiply(count, dtype_size(t.dtype), payload, bytes))
           fail("shape and dtype of " + it.key() + " need more bytes than the payload (" +

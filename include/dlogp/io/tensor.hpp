@@ -47,6 +47,24 @@ inline std::size_t dtype_size(tensor_dtype d) {
   return 0;
 }
 
+/// Largest product of the non-zero extents of a shape read from a file. An empty tensor holds
+/// no bytes, but its other extents still size Eigen objects (row_size, as_columns), so the
+/// readers bound them too, and these products cannot overflow.
+inline constexpr std::uint64_t max_extent_product = std::uint64_t(1) << 48;
+
+namespace detail {
+inline bool extents_bounded(const std::vector<long>& shape) {
+  std::uint64_t p = 1;
+  for (long e : shape) {
+    if (e < 0) return false;
+    if (e == 0) continue;
+    if (std::uint64_t(e) > max_extent_product / p) return false;
+    p *= std::uint64_t(e);
+  }
+  return true;
+}
+}  // namespace detail
+
 /// One tensor: dtype, shape (row-major, C order) and the raw little-endian bytes.
 struct tensor {
   tensor_dtype dtype = tensor_dtype::f64;

@@ -22,7 +22,8 @@ class regular_file {
     namespace fs = std::filesystem;
     std::error_code ec;
     const fs::file_status st = fs::status(path, ec);
-    if (ec || !fs::exists(st)) fail("cannot open file (it does not exist)");
+    if (st.type() == fs::file_type::not_found) fail("cannot open file (it does not exist)");
+    if (ec) fail("cannot open file (" + ec.message() + ")");
     if (fs::is_directory(st)) fail("cannot open file (it is a directory)");
     if (!fs::is_regular_file(st))
       fail("cannot open file (not a regular file: a FIFO, device or socket)");
