@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Writes small valid MLP weight files (docs/weights-format.md) as seeds for weights_fuzzer.
+"""Writes small valid MLP weight files and Gaussian-mixture files (docs/weights-format.md) as
+seeds for weights_fuzzer.
 
     fuzz/make_weights_seeds.py OUTDIR
 
@@ -48,7 +49,11 @@ def write(path, D, width, depth, E, Tw, dtype="F32", residual=False, gains=False
             "parametrisation": param,
             "time_embedding": {"kind": "sinusoidal", "dim": E, "scale": 1000.0, "max_period": 10000.0},
             "process": process}
-    header = {"__metadata__": {"dlogp": json.dumps(arch)}}
+    write_tensors(path, t, {"dlogp": json.dumps(arch)})
+
+
+def write_tensors(path, t, metadata=None):
+    header = {"__metadata__": metadata} if metadata else {}
     payload = b""
     for name in sorted(t):
         dt, shape, data = t[name]
@@ -58,6 +63,20 @@ def write(path, D, width, depth, E, Tw, dtype="F32", residual=False, gains=False
     h += b" " * (-len(h) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + payload)
+
+
+def write_mixture(path, K, D, form, dtype="F64"):
+    """A Gaussian-mixture file (docs/weights-format.md): weights, means and one covariance form."""
+    t = {"weights": tensor([1.0 + k for k in range(K)], [K], dtype),
+         "means": tensor(values(K * D, 11), [K, D], dtype)}
+    if form == "variances":
+        t["variances"] = tensor([0.5 + 0.25 * k for k in range(K)], [K], dtype)
+    elif form == "diagonals":
+        t["diagonals"] = tensor([0.5 + 0.1 * i for i in range(K * D)], [K, D], dtype)
+    else:  # diagonally dominant, so positive definite
+        t["covariances"] = tensor([(1.0 + D if i == j else 0.3) for k in range(K) for i in range(D)
+                                   for j in range(D)], [K, D, D], dtype)
+    write_tensors(path, t)
 
 
 def main():
@@ -70,6 +89,9 @@ def main():
           param="x0", process={"kind": "edm", "t_min": 0.002, "t_max": 80.0})
     write(os.path.join(out, "v-ve.safetensors"), D=1, width=2, depth=1, E=2, Tw=2, param="v",
           process={"kind": "ve", "sigma_min": 0.01, "sigma_max": 50.0})
+    write_mixture(os.path.join(out, "gmm-iso.safetensors"), K=2, D=2, form="variances")
+    write_mixture(os.path.join(out, "gmm-diag-f32.safetensors"), K=3, D=2, form="diagonals", dtype="F32")
+    write_mixture(os.path.join(out, "gmm-full.safetensors"), K=2, D=3, form="covariances")
 
 
 if __name__ == "__main__":

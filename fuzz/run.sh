@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang++ (-fsanitize=fuzzer,address,undefined) and runs each
 # for DURATION seconds. Exit status 1 when a target finds a crash, a sanitizer report, a leak, a
 # hang or an out-of-memory; the input is saved under build/fuzz/artifacts/ (docs/fuzzing.md).
-#   fuzz/run.sh [DURATION=60] [TARGET...]      targets: spec_fuzzer weights_fuzzer
+#   fuzz/run.sh [DURATION=60] [TARGET...]      targets: spec_fuzzer weights_fuzzer npy_fuzzer
 # Environment: CXX (default clang++), DLOGP_FUZZ_DIR (default build/fuzz), DLOGP_FUZZ_ARGS
 # (extra libFuzzer flags, e.g. "-jobs=2 -workers=2").
 set -euo pipefail
@@ -10,7 +10,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 duration=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(spec_fuzzer weights_fuzzer)
+[ ${#targets[@]} -gt 0 ] || targets=(spec_fuzzer weights_fuzzer npy_fuzzer)
 out=${DLOGP_FUZZ_DIR:-$root/build/fuzz}
 cxx=${CXX:-clang++}
 case "$(basename "$cxx")" in clang++*) ;; *) cxx=clang++ ;; esac  # libFuzzer needs clang
@@ -43,6 +43,9 @@ seed() {  # seed NAME DIR: the checked-in seeds plus generated ones
     weights_fuzzer)
       /usr/bin/python3 "$root/fuzz/make_weights_seeds.py" "$dir"
       cp "$root"/fuzz/corpus/weights/* "$dir"/ 2>/dev/null || true ;;
+    npy_fuzzer)
+      /usr/bin/python3 "$root/fuzz/make_npy_seeds.py" "$dir"
+      cp "$root"/fuzz/corpus/npy/* "$dir"/ 2>/dev/null || true ;;
   esac
 }
 

@@ -1,8 +1,9 @@
-// libFuzzer target: the MLP weight-file reader (dlogp/io/mlp_weights.hpp). Built and run by
-// fuzz/run.sh (docs/fuzzing.md). The input is the content of a .safetensors file. The only
-// acceptable outcomes are a loaded network (which must then evaluate without crashing) or a
-// dlogp::error (io_error, invalid_argument, dimension_mismatch); any other exception, a
-// sanitizer report, a hang or an out-of-memory is a finding.
+// libFuzzer target: the safetensors readers (dlogp/io/mlp_weights.hpp, dlogp/io/gmm_file.hpp).
+// Built and run by fuzz/run.sh (docs/fuzzing.md). The input is the content of a .safetensors
+// file, read as MLP weights and as a Gaussian mixture. The only acceptable outcomes are a
+// loaded network or mixture (which must then evaluate without crashing) or a dlogp::error
+// (io_error, invalid_argument, dimension_mismatch); any other exception, a sanitizer report, a
+// hang or an out-of-memory is a finding.
 #include <unistd.h>
 
 #include <cstdint>
@@ -11,7 +12,9 @@
 #include <fstream>
 #include <string>
 
+#include <dlogp/io/gmm_file.hpp>
 #include <dlogp/io/mlp_weights.hpp>
+#include <dlogp/process/vp.hpp>
 
 namespace {
 
@@ -45,6 +48,20 @@ void load_and_evaluate(const std::string& path) {
   }
 }
 
+void load_and_evaluate_mixture(const std::string& path) {
+  try {
+    const auto g = dlogp::load_gaussian_mixture<double>(path, dlogp::vp_process{});
+    if (g.dimension() > 64) return;
+    dlogp::matrix<double> X = dlogp::matrix<double>::Constant(g.dimension(), 2, 0.25), S(g.dimension(), 2);
+    X.col(1).setZero();
+    dlogp::vector<double> l;
+    g.log_density(0.5, X, l);
+    g.score(0.5, X, S);
+  } catch (const dlogp::error&) {
+    // the documented way to refuse a file
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -59,5 +76,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   load_and_evaluate<double>(scratch_path());
   load_and_evaluate<float>(scratch_path());
+  load_and_evaluate_mixture(scratch_path());
   return 0;
 }

@@ -24,7 +24,9 @@
 #include <dlogp/dynamics/pf_ode.hpp>
 #include <dlogp/error.hpp>
 #include <dlogp/integrate.hpp>
+#include <dlogp/io/gmm_file.hpp>
 #include <dlogp/io/mlp_weights.hpp>
+#include <dlogp/io/npy.hpp>
 #include <dlogp/model/gaussian_mixture.hpp>
 #include <dlogp/process/edm.hpp>
 #include <dlogp/process/prior.hpp>
@@ -90,6 +92,13 @@ std::string safetensors(const std::string& header, const std::string& payload = 
   return s + header + payload;
 }
 
+/// A version-1.0 .npy file with this header dict and data (the header is taken as is).
+std::string npy(const std::string& dict, const std::string& data) {
+  const std::string header = dict + "\n";
+  return std::string("\x93NUMPY\x01\x00", 8) + char(header.size() & 0xFF) + char(header.size() >> 8) +
+         header + data;
+}
+
 }  // namespace
 
 TEST_CASE("reliability: bad inputs to the library API throw the documented error", "[unit]") {
@@ -102,6 +111,21 @@ TEST_CASE("reliability: bad inputs to the library API throw the documented error
   // shape [2^62, 4]: 2^64 elements wrap to 0 in 64-bit arithmetic, matching data_offsets [0, 0]
   write_bytes(overflow, safetensors(R"({"w": {"dtype": "F64", "shape": [4611686018427387904, 4], "data_offsets": [0, 0]}})"));
   write_bytes(float_shape, safetensors(R"({"w": {"dtype": "F64", "shape": [1e300], "data_offsets": [0, 0]}})"));
+  const std::string short_file = (dir / "short.safetensors").string();
+  const std::string wide_embedding = (dir / "wide_embedding.safetensors").string();
+  write_bytes(short_file, safetensors(R"({"w": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}})").substr(0, 20));
+  write_bytes(wide_embedding,
+              safetensors(R"({"__metadata__": {"dlogp": "{\"format\": \"dlogp-mlp\", \"version\": 1, \"time_embedding\": {\"dim\": 1073741824, \"scale\": 1000, \"max_period\": 10000}}"}})"));
+  const std::string big_endian = (dir / "big_endian.npy").string();
+  const std::string fortran = (dir / "fortran.npy").string();
+  const std::string lying = (dir / "lying.npy").string();
+  write_bytes(big_endian, npy("{'descr': '>f8', 'fortran_order': False, 'shape': (2,), }", std::string(16, '\0')));
+  write_bytes(fortran, npy("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 1), }", std::string(16, '\0')));
+  write_bytes(lying, npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }", std::string(16, '\0')));
+  const std::string two_forms = (dir / "two_forms.json").string();
+  const std::string asymmetric = (dir / "asymmetric.json").string();
+  write_bytes(two_forms, R"({"weights": [1], "means": [[0]], "variances": [1], "diagonals": [[1]]})");
+  write_bytes(asymmetric, R"({"weights": [1], "means": [[0, 0]], "covariances": [[[1, 0.5], [0.4, 1]]]})");
 
   const std::vector<library_case> cases = {
       // ---- the mixture (gaussian_mixture)
@@ -277,6 +301,26 @@ TEST_CASE("reliability: bad inputs to the library API throw the documented error
        [&] { (void)read_tensor_file(overflow); }},
       {"weight file with a non-integer extent", "io_error", "shape",
        [&] { (void)read_tensor_file(float_shape); }},
+      // Resource limits: sizes a file declares are checked against its real size.
+      {"weight file that is a directory", "io_error", "is a directory",
+       [&] { (void)read_tensor_file(dir.string()); }},
+      {"weight file that is a device", "io_error", "not a regular file",
+       [&] { (void)read_tensor_file("/dev/zero"); }},
+      {"weight file whose header is longer than the file", "io_error", "larger than the file",
+       [&] { (void)read_tensor_file(short_file); }},
+      {"weight file declaring a 2^30-wide time embedding", "invalid_argument", "exceeds the limit of 65536",
+       [&] { (void)load_mlp<double>(wide_embedding); }},
+      // ---- .npy arrays
+      {".npy that does not exist", "io_error", "cannot open file", [&] { (void)read_npy(missing); }},
+      {".npy with big-endian data", "io_error", "big-endian dtype '>f8'", [&] { (void)read_npy(big_endian); }},
+      {".npy in Fortran order", "io_error", "Fortran order", [&] { (void)read_npy(fortran); }},
+      {".npy whose shape claims more data than the file holds", "io_error", "more elements than the file has bytes",
+       [&] { (void)read_npy(lying); }},
+      // ---- Gaussian-mixture files
+      {"mixture file with two covariance forms", "io_error", "more than one of the keys",
+       [&] { (void)load_gaussian_mixture<double>(two_forms, vp_process{}); }},
+      {"mixture file with an asymmetric covariance", "invalid_argument", "covariance 0 is not symmetric",
+       [&] { (void)load_gaussian_mixture<double>(asymmetric, vp_process{}); }},
   };
   CHECK(cases.size() >= 40);
   for (const auto& c : cases) {
