@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "arrays.hpp"
 #include "methods/registry.hpp"
 #include "output.hpp"
 #include "output_file.hpp"
@@ -31,6 +32,7 @@ enum exit_code : int { exit_ok = 0, exit_internal = 1, exit_invalid = 2, exit_no
 struct cli_options {
   std::string spec;    ///< path, or "-" for stdin
   std::string output;  ///< empty: stdout
+  std::string arrays;  ///< --arrays DIR; empty: results in the JSON document
   int threads = 0;     ///< 0: OpenMP's default
   std::optional<bool> progress;  ///< unset: when stderr is a terminal
   bool help = false, version = false, schema = false, check = false;
@@ -43,7 +45,7 @@ inline std::string usage() {
     if (built) methods += "  " + m.name + std::string(16 - std::min<std::size_t>(15, m.name.size()), ' ') + m.summary + "\n";
     else missing += (missing.empty() ? "" : ", ") + m.name;
   }
-  return "Usage: dlogp-run SPEC.json [--output FILE] [--threads N] [--progress | --no-progress]\n"
+  return "Usage: dlogp-run SPEC.json [--output FILE] [--arrays DIR] [--threads N] [--progress | --no-progress]\n"
          "       dlogp-run - ...            read the spec from stdin\n"
          "       dlogp-run --schema         print the JSON schema of the spec\n"
          "       dlogp-run --check SPEC     validate only; print the spec with its defaults\n"
@@ -55,6 +57,7 @@ inline std::string usage() {
          "\n"
          "Options:\n"
          "  -o, --output FILE  write the result to FILE instead of stdout\n"
+         "  --arrays DIR       per-trajectory results as .npy files in DIR (x, logp, status, ...)\n"
          "  --threads N        threads (default 0: all); results do not depend on it\n"
          "  --progress         progress bar on stderr (default: when stderr is a terminal)\n"
          "  --no-progress      no progress bar\n"
@@ -67,8 +70,8 @@ inline std::string usage() {
 }
 
 inline cli_options parse_arguments(const std::vector<std::string>& args) {
-  static const std::vector<std::string> known = {"--output", "--threads", "--progress", "--no-progress",
-                                                 "--help",   "--version", "--schema",   "--check"};
+  static const std::vector<std::string> known = {"--output", "--arrays", "--threads", "--progress", "--no-progress",
+                                                 "--help",   "--version", "--schema",  "--check"};
   cli_options o;
   bool have_spec = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -91,6 +94,9 @@ inline cli_options parse_arguments(const std::vector<std::string>& args) {
     if (a == "-o" || a == "--output") {
       o.output = take_value();
       if (o.output.empty()) throw cli_error(a, "needs a file name");
+    } else if (a == "--arrays") {
+      o.arrays = take_value();
+      if (o.arrays.empty()) throw cli_error(a, "needs a folder name");
     } else if (a == "--threads") {
       const std::string v = take_value();
       std::size_t used = 0;
@@ -229,6 +235,16 @@ failure catch_run_errors(F&& f) {
   }
 }
 
+/// The --arrays folder, checked (and its temporary files made) before the run; nullptr when not
+/// asked for. Throws cli_error.
+inline std::unique_ptr<array_output> open_arrays(const cli_options& opt, const run_spec& spec) {
+  if (opt.arrays.empty()) return nullptr;
+  if (spec.method->name == "objective")
+    throw cli_error("--arrays", "method \"objective\" reports per-point objectives, which have no array form; "
+                                "use the JSON output");
+  return std::make_unique<array_output>(opt.arrays, spec.record_every > 0);
+}
+
 /// The --output target, checked before the run (nullptr: stdout). Throws cli_error.
 inline std::unique_ptr<output_file> open_output(const cli_options& opt) {
   if (opt.output.empty() || opt.output == "-") return nullptr;
@@ -274,7 +290,8 @@ inline int run_cli(const std::vector<std::string>& args, std::istream& in, std::
   if (const failure f = catch_input_errors([&] {
         opt = parse_arguments(args);
         answered = answer_query(opt, out);
-        if (!answered) spec = parse_spec(read_spec_text(opt.spec, in), current_build(), default_memory_limit());
+        if (!answered)
+          spec = parse_spec(read_spec_text(opt.spec, in), current_build(), default_memory_limit(), spec_folder(opt.spec));
       })) {
     err << f.line << "\n";
     return f.code;
@@ -288,7 +305,11 @@ inline int run_cli(const std::vector<std::string>& args, std::istream& in, std::
   // The output target is checked (and its temporary file made) before the run, but only once the
   // spec is known to be good; the target itself is replaced only after the run succeeded.
   std::unique_ptr<output_file> file;
-  if (const failure f = catch_input_errors([&] { file = open_output(opt); })) {
+  std::unique_ptr<array_output> arrays;
+  if (const failure f = catch_input_errors([&] {
+        file = open_output(opt);
+        arrays = open_arrays(opt, spec);
+      })) {
     err << f.line << "\n";
     return f.code;
   }
@@ -305,7 +326,10 @@ inline int run_cli(const std::vector<std::string>& args, std::istream& in, std::
   }
   if (bar) bar->finish();
   if (const failure f = deliver(file.get(), out, [&](std::ostream& dest) {
-        write_output(dest, spec, res.output, res.recorder.get(), res.seconds);
+        if (!arrays) return write_output(dest, spec, res.output, res.recorder.get(), res.seconds);
+        arrays->write(res.output, res.recorder.get());
+        write_arrays_document(dest, spec, arrays->names(), res.output, res.seconds);
+        arrays->commit();  // the arrays, then (in deliver) the document that names them
       })) {
     err << f.line << "\n";
     return f.code;

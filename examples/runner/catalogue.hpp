@@ -55,7 +55,7 @@ inline const std::vector<method_info>& method_catalogue() {
   static const std::vector<method_info> m = {
       {"pf-ode", direction::sampling, pf, {"solver", "divergence"},
        "probability-flow ODE from t_start to t_end, log p by the instantaneous change of variables"},
-      {"pf-ode-encode", direction::encoding, pf, {"solver", "divergence"},
+      {"pf-ode-encode", direction::encoding, pf, {"solver", "divergence", "quantisation"},
        "probability-flow ODE from data (t_start = t_min) to noise: the likelihood of x_start"},
       {"reverse-sde", direction::sampling, sde, {"solver"},
        "augmented reverse SDE: samples with log p tracked along each path (no divergence)"},

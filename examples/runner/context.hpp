@@ -23,6 +23,7 @@ struct run_output {
   std::vector<trajectory_stats> stats;
   std::vector<json> result_extra;       ///< empty, or one object per trajectory (fields appended)
   json summary_extra = json::object();  ///< fields appended to "summary"
+  double bin_width = 0;                 ///< > 0: the summary adds bits per dimension of logp
 
   long size() const { return long(stats.size()); }
   bool all_ok() const {

@@ -104,7 +104,12 @@ inline int run(const std::vector<std::string>& args, const world& w) {
   };
 
   cli_options opt;
-  if (const failure f = catch_input_errors([&] { opt = parse_arguments(args); })) return report(f);
+  if (const failure f = catch_input_errors([&] {
+        opt = parse_arguments(args);
+        if (!opt.arrays.empty())
+          throw cli_error("--arrays", "not available in dlogp-run-mpi yet; run dlogp-run, or read the JSON results");
+      }))
+    return report(f);
   if (w.root() ? answer_query(opt, out) : (opt.help || opt.version || opt.schema)) return exit_ok;
 
   // Only rank 0 has stdin; it reads the spec and every rank parses the same text.
@@ -117,7 +122,7 @@ inline int run(const std::vector<std::string>& args, const world& w) {
 
   run_spec spec;
   if (const failure f = catch_input_errors([&] {
-        spec = parse_spec(text, current_build(), default_memory_limit());
+        spec = parse_spec(text, current_build(), default_memory_limit(), spec_folder(opt.spec));
         if (spec.method->name == "objective")
           throw spec_error("/method", "\"objective\" pools every point in its summary and is not sharded; "
                                       "run it with dlogp-run");
@@ -192,6 +197,8 @@ inline int run(const std::vector<std::string>& args, const world& w) {
             whole.stats.push_back(st);
           }
           whole.summary_extra = res.output.summary_extra;
+          whole.bin_width = res.output.bin_width;
+          whole.x.resize(res.output.x.rows(), 0);  // the dimension, for bits per dimension
           write_tail(dest, whole.size(), summary_json(whole, MPI_Wtime() - t0));
         })) {
       err << wf.line << "\n";

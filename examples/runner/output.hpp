@@ -6,6 +6,7 @@
 #include <ostream>
 #include <string>
 
+#include <dlogp/analysis/bits_per_dim.hpp>
 #include <dlogp/version.hpp>
 
 #include "context.hpp"
@@ -49,6 +50,28 @@ inline json result_json(const run_output& r, long j, const trajectory_recorder* 
   return o;
 }
 
+/// Bits per dimension of the ok trajectories' logp (analysis/bits_per_dim.hpp): mean, standard
+/// error of the mean (null with one point) and how many entered.
+inline json bits_per_dim_summary(const run_output& r) {
+  const long D = r.x.rows();
+  double sum = 0, sq = 0;
+  long n = 0;
+  for (long j = 0; j < r.size(); ++j) {
+    if (r.stats[std::size_t(j)].status != status::ok || !std::isfinite(r.logp(j))) continue;
+    const double b = bits_per_dim(r.logp(j), D, r.bin_width);
+    sum += b;
+    sq += b * b;
+    ++n;
+  }
+  json o = json::object();
+  const double mean = n ? sum / double(n) : no_value;
+  o["mean"] = number_or_null(mean);
+  o["standard_error"] = n >= 2 ? number_or_null(std::sqrt(std::max(0.0, sq - double(n) * mean * mean) / double(n - 1) / double(n)))
+                               : json(nullptr);
+  o["n"] = n;
+  return o;
+}
+
 /// "summary": means over the trajectories that are ok (null when there are none, or when
 /// log p is not tracked / has no exact value); score evaluations over all of them; how many
 /// trajectories ended with each status (every status listed, 0 included).
@@ -76,6 +99,7 @@ inline json summary_json(const run_output& r, double seconds) {
   s["mean_abs_error"] = n_err ? number_or_null(err / double(n_err)) : json(nullptr);
   s["seconds"] = seconds;  // the only timing field: everything else is reproducible
   s["score_evals"] = evals;
+  if (r.bin_width > 0) s["bits_per_dim"] = bits_per_dim_summary(r);
   for (auto it = r.summary_extra.begin(); it != r.summary_extra.end(); ++it) s[it.key()] = it.value();
   return s;
 }
@@ -96,6 +120,13 @@ inline void write_results(std::ostream& os, const run_output& r, const trajector
 /// The rest of the document after n results.
 inline void write_tail(std::ostream& os, long n, const json& summary) {
   os << (n ? "\n  ]" : "]") << ",\n  \"summary\": " << summary.dump() << "\n}\n";
+}
+
+/// The document of a run whose results went to --arrays: the spec, the array files, the summary.
+inline void write_arrays_document(std::ostream& os, const run_spec& spec, const json& arrays, const run_output& r,
+                                  double seconds) {
+  os << "{\n  \"dlogp_version\": " << json(version_string).dump() << ",\n  \"spec\": " << spec.filled.dump()
+     << ",\n  \"arrays\": " << arrays.dump() << ",\n  \"summary\": " << summary_json(r, seconds).dump() << "\n}\n";
 }
 
 inline void write_output(std::ostream& os, const run_spec& spec, const run_output& r,

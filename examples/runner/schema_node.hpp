@@ -45,6 +45,7 @@ struct node {
   // array
   node_ptr items;
   long min_items = 0, max_items = -1;
+  node_ptr object_form;  ///< an array that may also be given as this object (e.g. {"file": ...})
   // object
   std::vector<field> fields;
   std::vector<std::vector<std::string>> exactly_one_of;
@@ -62,6 +63,7 @@ struct node {
   node below(double v) const { node c = *this; c.max = v; c.max_exclusive = true; return c; }
   node items_between(long lo, long hi) const { node c = *this; c.min_items = lo; c.max_items = hi; return c; }
   node non_empty() const { node c = *this; c.min_items = 1; return c; }
+  node or_object(node o) const { node c = *this; c.object_form = std::make_shared<const node>(std::move(o)); return c; }
 };
 
 // ------------------------------------------------------------------ builders
@@ -220,7 +222,10 @@ inline json check(const node& n, const json& in, const std::string& ptr) {
       return std::int64_t(v);
     }
     case node_type::array: {
-      if (!in.is_array()) throw spec_error(ptr, "must be an array (got " + show(in) + ")");
+      if (n.object_form && in.is_object()) return check(*n.object_form, in, ptr);
+      if (!in.is_array())
+        throw spec_error(ptr, std::string(n.object_form ? "must be an array or an object" : "must be an array") +
+                                  " (got " + show(in) + ")");
       const long size = long(in.size());
       if (n.min_items > 0 && size < n.min_items)
         throw spec_error(ptr, n.min_items == 1 ? std::string("must not be empty")
@@ -321,6 +326,16 @@ inline json to_json_schema(const node& n) {
       s["items"] = to_json_schema(*n.items);
       if (n.min_items > 0) s["minItems"] = n.min_items;
       if (n.max_items >= 0) s["maxItems"] = n.max_items;
+      if (n.object_form) {  // the array form, or the object form, or null
+        json array_form = s, object_form = to_json_schema(*n.object_form);
+        array_form.erase("description");
+        array_form["type"] = "array";
+        object_form.erase("description");
+        s = json::object();
+        if (!desc.empty()) s["description"] = desc;
+        s["oneOf"] = json::array({array_form, object_form});
+        if (n.nullable) s["oneOf"].push_back(json{{"type", "null"}});
+      }
       break;
     case node_type::object:
       typed("object");

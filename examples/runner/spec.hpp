@@ -7,15 +7,20 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include <dlogp/analysis/bits_per_dim.hpp>
 #include <dlogp/core/time_grid.hpp>
 #include <dlogp/divergence/divergence.hpp>
 #include <dlogp/error.hpp>
+#include <dlogp/io/gmm_file.hpp>
+#include <dlogp/io/npy.hpp>
+#include <dlogp/io/safetensors.hpp>
 #include <dlogp/model/gaussian_mixture.hpp>
 #include <dlogp/process/any_process.hpp>
 #include <dlogp/process/edm.hpp>
@@ -67,6 +72,8 @@ struct run_spec {
   bool track_logp = true;
   bool init_exact = false;  ///< init_logp "exact"
   long record_every = 0;    ///< 0: no record
+  double bin_width = 0;     ///< quantisation: the data's bin width in model units (0: not quantised)
+  bool dequantise = false;  ///< quantisation.dequantise "uniform"
 
   long dimension() const { return model->dimension(); }
   bool encoding() const { return method->dir == direction::encoding; }
@@ -106,7 +113,31 @@ inline void require_count(const json& a, std::size_t K, const std::string& ptr, 
                               " (one per weight)");
 }
 
-inline model_type build_model(const json& m, const any_process& process) {
+/// A path from the spec: relative ones are relative to the spec's folder (`base`, "" = the
+/// working directory, as for a spec read from stdin).
+inline std::string resolve_path(const std::string& base, const std::string& path) {
+  if (base.empty() || path.empty() || path[0] == '/') return path;
+  return base + (base.back() == '/' ? "" : "/") + path;
+}
+
+/// A mixture file given as model.file (io/gmm_file.hpp), instead of the inline keys.
+inline model_type load_model_file(const json& m, const any_process& process, const std::string& base) {
+  for (const char* inline_key : {"weights", "means"})
+    if (m.contains(inline_key))
+      throw spec_error(std::string("/model/") + inline_key, "conflicts with \"file\": the file holds the whole mixture");
+  const std::string path = resolve_path(base, m["file"].get<std::string>());
+  try {
+    return load_gaussian_mixture<double, any_process>(path, process);
+  } catch (const dlogp::error& e) {
+    throw spec_error("/model/file", strip_id(e.what()));
+  }
+}
+
+inline model_type build_model(const json& m, const any_process& process, const std::string& base) {
+  if (m.contains("file")) return load_model_file(m, process, base);
+  for (const char* inline_key : {"weights", "means"})
+    if (!m.contains(inline_key))
+      throw spec_error(std::string("/model/") + inline_key, "required key is missing (or give \"file\")");
   const json& w = m["weights"];
   const std::size_t K = w.size();
   const json& means = m["means"];
@@ -186,6 +217,57 @@ inline void check_time(double t, const any_process& p, const std::string& ptr) {
                               num(t) + ")");
 }
 
+/// Start points from an array file (x_start {"file", "tensor"}): .npy, or a safetensors tensor
+/// (`tensor`, or the file's only one); float32 or float64; shape (N, D) or (N, d1, d2, ...) with
+/// d1 d2 ... = D. Returned as D x N columns.
+inline matrix<double> read_points(const std::string& path, const json& tensor_name, long D) {
+  tensor t;
+  try {
+    const bool npy = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
+    if (npy) {
+      if (!tensor_name.is_null())
+        throw spec_error("/x_start/tensor", "applies to safetensors files only (\"" + path + "\" is a .npy file)");
+      t = read_npy(path);
+    } else {
+      tensor_file tf = read_tensor_file(path);
+      if (tensor_name.is_null()) {
+        if (tf.tensors.size() != 1)
+          throw spec_error("/x_start/tensor", "is needed: \"" + path + "\" holds " + std::to_string(tf.tensors.size()) +
+                                                  " tensors");
+        t = std::move(tf.tensors.begin()->second);
+      } else {
+        const std::string name = tensor_name.get<std::string>();
+        if (!tf.contains(name)) {
+          std::vector<std::string> names;
+          for (const auto& [k, v] : tf.tensors) names.push_back(k);
+          const std::string guess = closest(name, names);
+          throw spec_error("/x_start/tensor", "\"" + path + "\" has no tensor \"" + name + "\"" +
+                                                  (guess.empty() ? "; it has " + quoted_list(names)
+                                                                 : "; did you mean \"" + guess + "\"?"));
+        }
+        t = std::move(tf.tensors.at(name));
+      }
+    }
+  } catch (const dlogp::error& e) {
+    throw spec_error("/x_start/file", strip_id(e.what()));
+  }
+  if (t.dtype != tensor_dtype::f32 && t.dtype != tensor_dtype::f64)
+    throw spec_error("/x_start/file", "\"" + path + "\" holds " + to_string(t.dtype) + " values; expected float32 or float64");
+  if (t.shape.size() < 2)
+    throw spec_error("/x_start/file", "\"" + path + "\" has " + std::to_string(t.shape.size()) +
+                                          " dimension(s); expected (N, D) or (N, C, H, W)");
+  long row = 1;
+  for (std::size_t i = 1; i < t.shape.size(); ++i) row *= t.shape[i];
+  if (row != D)
+    throw spec_error("/x_start/file", "\"" + path + "\" has rows of " + std::to_string(row) +
+                                          " values; the model's dimension is " + std::to_string(D));
+  if (t.shape[0] < 1) throw spec_error("/x_start/file", "\"" + path + "\" has no rows");
+  matrix<double> X(D, t.shape[0]);
+  for (long j = 0; j < t.shape[0]; ++j)
+    for (long i = 0; i < D; ++i) X(i, j) = t.at<double>(j * D + i);
+  return X;
+}
+
 /// Memory a method holds besides the per-trajectory states (run_memory_bytes): the objective's
 /// per-draw terms (samples per point, on every thread at once) and pc's step-size table (in the
 /// library, and again as numbers in the summary).
@@ -206,8 +288,10 @@ inline double method_tables_bytes(const json& f, double D, double grid_steps) {
 
 }  // namespace detail
 
-/// Validates a parsed spec for a build. memory_limit_bytes <= 0 disables the memory check.
-inline run_spec validate_spec(const json& doc, const build_info& build, double memory_limit_bytes) {
+/// Validates a parsed spec for a build. memory_limit_bytes <= 0 disables the memory check;
+/// relative file paths in the spec are relative to `base_dir` ("" = the working directory).
+inline run_spec validate_spec(const json& doc, const build_info& build, double memory_limit_bytes,
+                              const std::string& base_dir = "") {
   using detail::num;
   if (!doc.is_object()) throw spec_error("/", "the spec must be a JSON object (got " + detail::type_name(doc) + ")");
   run_spec s;
@@ -235,7 +319,7 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
 
   // ---- process and model
   s.process = detail::build_process(f["process"]);
-  s.model = std::make_shared<const model_type>(detail::build_model(f["model"], s.process));
+  s.model = std::make_shared<const model_type>(detail::build_model(f["model"], s.process, base_dir));
   const long D = s.model->dimension();
 
   // ---- times: defaults by direction, inside the range, not equal, the right way round
@@ -333,7 +417,23 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
   detail::check_issue8_keys(doc, f, s.process, s.t_start, s.t_end);
 
   // ---- start points and their number
-  if (!f["x_start"].is_null()) {
+  const bool x_start_file = f["x_start"].is_object();
+  if (x_start_file) {
+    // Read now: its number of rows is n. The file's real size is checked against the memory
+    // limit before its contents are (io/ checks every declared shape against that size).
+    const std::string path = detail::resolve_path(base_dir, f["x_start"]["file"].get<std::string>());
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(path, ec);
+    if (!ec && memory_limit_bytes > 0 && 3.0 * double(bytes) > memory_limit_bytes)
+      throw spec_error("/x_start/file", "\"" + path + "\" has " + human_bytes(double(bytes)) +
+                                            ", more than this machine's memory allows");
+    s.x_start = detail::read_points(path, f["x_start"]["tensor"], D);
+    s.x_start_given = true;
+    if (doc.contains("n") && f["n"].get<long>() != s.x_start.cols())
+      throw spec_error("/n", "conflicts with x_start, whose file has " + std::to_string(s.x_start.cols()) +
+                                 " points (got " + f["n"].dump() + ")");
+    f["n"] = std::int64_t(s.x_start.cols());
+  } else if (!f["x_start"].is_null()) {
     const json& xs = f["x_start"];
     detail::require_row_lengths(xs, std::size_t(D), "/x_start", "the model's dimension");
     if (doc.contains("n") && f["n"].get<long>() != long(xs.size()))
@@ -348,6 +448,16 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
   s.track_logp = f["track_logp"].get<bool>();
   s.init_exact = f["init_logp"] == "exact";
   if (!f["record"].is_null()) s.record_every = f["record"]["every"].get<long>();
+  if (f.contains("quantisation") && !f["quantisation"].is_null()) {
+    const json& q = f["quantisation"];
+    try {
+      s.bin_width = bin_width(q["range"][0].get<double>(), q["range"][1].get<double>(), q["levels"].get<long>(),
+                              q["grid"] == "values" ? quantisation_grid::values : quantisation_grid::bins);
+    } catch (const dlogp::error& e) {
+      throw spec_error("/quantisation", detail::strip_id(e.what()));
+    }
+    s.dequantise = q["dequantise"] == "uniform";
+  }
 
   // ---- memory, before anything per trajectory is allocated (x_start below included)
   const double grid_points = fixed_step ? double(s.solver.steps) + 1 : 0;
@@ -367,7 +477,7 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
                                (states > 0 ? " with recorded states" : "") + (grid_points > 1e6 ? " and " + f["solver"]["steps"].dump() + " steps" : "") +
                                " need about " + human_bytes(need) + ", more than the " + human_bytes(memory_limit_bytes) +
                                " this machine allows");
-  if (!f["x_start"].is_null()) {
+  if (f["x_start"].is_array()) {
     s.x_start_given = true;
     s.x_start = detail::rows_to_columns(f["x_start"], D);
   }
@@ -385,8 +495,17 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
 }
 
 /// Parses and validates spec text (see validate_spec).
-inline run_spec parse_spec(std::string_view text, const build_info& build, double memory_limit_bytes) {
-  return validate_spec(parse_json_text(text), build, memory_limit_bytes);
+inline run_spec parse_spec(std::string_view text, const build_info& build, double memory_limit_bytes,
+                           const std::string& base_dir = "") {
+  return validate_spec(parse_json_text(text), build, memory_limit_bytes, base_dir);
+}
+
+/// The folder relative paths in a spec read from `spec_path` are relative to ("-": stdin, the
+/// working directory).
+inline std::string spec_folder(const std::string& spec_path) {
+  if (spec_path == "-") return "";
+  const auto slash = spec_path.rfind('/');
+  return slash == std::string::npos ? "" : spec_path.substr(0, slash + 1);
 }
 
 /// The default memory limit: 80% of the physical memory (0 = unknown, no limit).

@@ -19,18 +19,20 @@ inline const node& spec_schema() {
         "Gaussian mixture p_0 = sum_k w_k N(mu_k, S_k), diffused exactly by the process. Give exactly "
         "one of covariances, variances or diagonals.",
         {required_key("type", string_node("Model type.", {"gmm"}, "model type")),
-         required_key("weights", array_node("Component weights [K], positive; normalised to sum 1.",
-                                            pos("Weight w_k.")).non_empty()),
-         required_key("means", array_node("Component means [K][D].",
-                                          array_node("Mean mu_k [D].", number_node("Coordinate.")).non_empty())
-                                   .non_empty()),
+         key("file", string_node("A mixture file instead of the inline keys: *.json with the inline keys, or safetensors "
+                                 "(docs/weights-format.md). Relative to the spec's folder.", {})),
+         key("weights", array_node("Component weights [K], positive; normalised to sum 1. Required unless file.",
+                                   pos("Weight w_k.")).non_empty()),
+         key("means", array_node("Component means [K][D]. Required unless file.",
+                                 array_node("Mean mu_k [D].", number_node("Coordinate.")).non_empty())
+                          .non_empty()),
          key("covariances", array_node("Full covariances [K][D][D], symmetric positive definite.",
                                        array_node("S_k [D][D].", array_node("Row [D].", number_node("Entry."))))),
          key("variances", array_node("Isotropic covariances S_k = v_k I [K].", pos("Variance v_k."))),
          key("diagonals", array_node("Diagonal covariances [K][D].",
                                      array_node("Diagonal of S_k [D].", pos("Variance."))))});
     node model_gmm = gmm;
-    model_gmm.exactly_one_of = {{"covariances", "variances", "diagonals"}};
+    model_gmm.exactly_one_of = {{"covariances", "variances", "diagonals", "file"}};
     const node model = variant_node("The data distribution p_0 (its score is exact at every t).", "type", "model type",
                                     {{"gmm", model_gmm}});
 
@@ -97,6 +99,23 @@ inline const node& spec_schema() {
          key("exact_projection_term", boolean_node("dg-sde: keep the O(1/D) Hessian term of the noise compensation.")
                                           .def(false))});
 
+    const node quantisation =
+        object_node("pf-ode-encode: the data are quantised (e.g. 8-bit pixels scaled to [-1, 1]); the summary reports "
+                    "bits per dimension, bpd = -(log p + D ln w) / (D ln 2) with w the bin width (docs/cli.md).",
+                    {required_key("levels", integer_node("Quantisation levels, e.g. 256.").at_least(1).at_most(1e12)),
+                     key("range", array_node("[lo, hi]: the data range in model units.", number_node("Bound."))
+                                      .items_between(2, 2)
+                                      .def(json::array({-1.0, 1.0}))),
+                     key("grid", string_node("\"bins\": levels bins tile [lo, hi], w = (hi - lo) / levels (score_sde's "
+                                             "convention); \"values\": levels values run from lo to hi, w = (hi - lo) / "
+                                             "(levels - 1).", {"bins", "values"}, "grid")
+                                     .def("bins")),
+                     key("dequantise", string_node("\"uniform\": add u w, u uniform on [-1/2, 1/2]^D keyed by (seed, "
+                                                   "trajectory), to each x_start; \"none\": the points as given.",
+                                                   {"none", "uniform"}, "dequantisation")
+                                           .def("none"))})
+            .or_null()
+            .def(nullptr);
     const node langevin = object_node(
         "langevin: unadjusted Langevin moves x' = x + a s + sqrt(2a) z at the fixed time t_end.",
         {key("steps", integer_node("Number of moves.").at_least(0).at_most(1e9).def(1000)),
@@ -150,6 +169,7 @@ inline const node& spec_schema() {
                               .computed("the time where alpha = sigma (log-SNR 0) if inside the run, else the middle")),
          key("first_phase", string_node("hd-sampler: dynamics before threshold.", {"pf-ode", "reverse-sde"}, "first phase")
                                 .def("pf-ode")),
+         key("quantisation", quantisation),
          key("langevin", langevin),
          key("annealed_langevin", annealed_langevin),
          key("pc", pc),
@@ -160,6 +180,15 @@ inline const node& spec_schema() {
                                    "for sampling methods, from the model's p_{t_start} for pf-ode-encode and forward-sde).",
                                    array_node("A point [D].", number_node("Coordinate.")).non_empty())
                             .non_empty()
+                            .or_object(object_node(
+                                "Start points from an array file: NumPy .npy or safetensors, float32 or float64, "
+                                "shape (N, D) or (N, C, H, W) with C H W = D; a row with NaN or Inf gives that "
+                                "trajectory status non_finite.",
+                                {required_key("file", string_node("Path, relative to the spec's folder.", {})),
+                                 key("tensor", string_node("safetensors: the tensor's name (default: the file's only "
+                                                           "tensor).", {})
+                                                   .or_null()
+                                                   .def(nullptr))}))
                             .or_null()
                             .def(nullptr)),
          key("n", integer_node("Number of trajectories.").at_least(1).computed("1, or the number of x_start points")),

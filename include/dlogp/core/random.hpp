@@ -18,6 +18,7 @@ enum class purpose : std::uint32_t {
   data = 4,      ///< draws from a model's p_t (e.g. the oracle's sample())
   component = 5, ///< mixture component choices
   langevin = 6,  ///< Langevin and corrector moves
+  dequantisation = 7,  ///< uniform dequantisation of quantised data
   user = 64,     ///< first value free for users
 };
 

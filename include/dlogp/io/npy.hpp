@@ -249,7 +249,8 @@ inline tensor read_npy(const std::string& path) {
 
 namespace detail::npy {
 
-inline void write(const std::string& path, const std::vector<long>& shape, tensor_dtype dtype,
+/// Writes a .npy file's bytes to `out`; `path` only names it in messages.
+inline void write(std::ostream& out, const std::string& path, const std::vector<long>& shape, tensor_dtype dtype,
                   const void* data, long count_given) {
   std::uint64_t count = 1;
   std::string dims;
@@ -274,11 +275,16 @@ inline void write(const std::string& path, const std::vector<long>& shape, tenso
   pre.push_back(0);
   const std::uint64_t n = header.size();
   for (std::size_t i = 0; i < preamble - 8; ++i) pre.push_back(char((n >> (8 * i)) & 0xFF));
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw error("io_error", "write_npy: cannot open file for writing (" + path + ")");
   out.write(pre.data(), std::streamsize(pre.size()));
   out.write(header.data(), std::streamsize(header.size()));
   out.write(static_cast<const char*>(data), std::streamsize(count * dtype_size(dtype)));
+}
+
+inline void write(const std::string& path, const std::vector<long>& shape, tensor_dtype dtype,
+                  const void* data, long count_given) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw error("io_error", "write_npy: cannot open file for writing (" + path + ")");
+  write(out, path, shape, dtype, data, count_given);
   out.flush();
   if (!out) throw error("io_error", "write_npy: write failed (" + path + ")");
 }
@@ -303,6 +309,13 @@ constexpr tensor_dtype dtype_of() {
 template <class T>
 void write_npy(const std::string& path, const std::vector<long>& shape, const T* data) {
   detail::npy::write(path, shape, detail::npy::dtype_of<T>(), data, -1);
+}
+
+/// Writes shape-product elements of data (C order) as .npy bytes to a stream (the caller checks
+/// the stream, e.g. a file written by a temporary-file-and-rename scheme).
+template <class T>
+void write_npy(std::ostream& out, const std::vector<long>& shape, const T* data) {
+  detail::npy::write(out, "stream", shape, detail::npy::dtype_of<T>(), data, -1);
 }
 
 /// Writes a D x N matrix (one column per trajectory) as an (N, D) array.
