@@ -387,7 +387,7 @@ TEST_CASE("cli run: shards written in order are the whole run's results (dlogp-r
     std::ifstream f(e.path());
     json text = json::parse(f);
     text["record"] = {{"every", 25}};
-    const run_spec s = parse_spec(text.dump(), current_build(), default_memory_limit());
+    const run_spec s = parse_spec(text.dump(), current_build(), default_memory_limit(), spec_folder(e.path().string()));
     const run_result whole = execute(s, 1, nullptr);
     std::ostringstream a, b;
     write_results(a, whole.output, whole.recorder.get(), true);
