@@ -36,3 +36,10 @@ TEST_CASE("readme: the version in CMakeLists.txt matches version.hpp", "[unit]")
   REQUIRE(std::regex_search(header, b, std::regex("DLOGP_VERSION_STRING \"([0-9.]+)\"")));
   CHECK(a[1].str() == b[1].str());
 }
+
+TEST_CASE("readme: the Guarantees section is docs/guarantees.md", "[unit]") {
+  // One text, two places readers look: the README quotes the page whole, so neither drifts.
+  const std::string readme = read("README.md");
+  const std::string page = read("docs/guarantees.md");
+  CHECK(readme.find(page) != std::string::npos);
+}
