@@ -12,6 +12,8 @@
 #include "dlogp/core/normal_quantile.hpp"
 #include "dlogp/core/random.hpp"
 #include "dlogp/core/status.hpp"
+#include "dlogp/core/threads.hpp"
+#include "dlogp/core/time_direction.hpp"
 #include "dlogp/core/time_grid.hpp"
 #include "dlogp/core/types.hpp"
 

@@ -10,6 +10,7 @@ enum class status {
   step_underflow,  ///< adaptive step size fell below the representable minimum
   non_finite,      ///< a NaN/Inf appeared; the last finite state is returned
   eta_blowup,      ///< density guidance factor eta diverged (MATH §5.2, GROUND_TRUTH T2)
+  model_error,     ///< the model threw dlogp::numerical_error at this trajectory's state
 };
 
 inline constexpr std::string_view to_string(status s) {
@@ -19,6 +20,7 @@ inline constexpr std::string_view to_string(status s) {
     case status::step_underflow: return "step_underflow";
     case status::non_finite: return "non_finite";
     case status::eta_blowup: return "eta_blowup";
+    case status::model_error: return "model_error";
   }
   return "unknown";
 }
