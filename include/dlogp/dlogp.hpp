@@ -25,6 +25,7 @@
 #include "dlogp/process/ve.hpp"
 #include "dlogp/process/vp.hpp"
 
+#include "dlogp/model/check_score_model.hpp"
 #include "dlogp/model/gaussian_mixture.hpp"
 #include "dlogp/model/parametrisation.hpp"
 #include "dlogp/model/perturbed_score.hpp"

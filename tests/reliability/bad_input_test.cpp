@@ -30,6 +30,7 @@
 #include <dlogp/error.hpp>
 #include <dlogp/integrate.hpp>
 #include <dlogp/io/mlp_weights.hpp>
+#include <dlogp/model/check_score_model.hpp>
 #include <dlogp/model/gaussian_mixture.hpp>
 #include <dlogp/process/edm.hpp>
 #include <dlogp/process/prior.hpp>
@@ -321,6 +322,8 @@ TEST_CASE("reliability: bad inputs to the library API throw the documented error
          const greedy g;
          integrate(pf_ode(g, vp_process{}), euler{}, row({0.5}), vector<double>::Zero(1), 1.0, 1e-3, {.steps = 3});
        }},
+      {"check_score_model with a NaN point", "invalid_argument", "check_score_model: point 0 is not finite",
+       [] { (void)check_score_model(test::gmm1<double>(), vp_process{}, row({not_a_number})); }},
       {"log-SNR grid down to t = 0", "invalid_argument", "time_grid",
        [] { (void)make_time_grid(vp_process(0.1, 20.0, 0.0, 1.0), grid_kind::log_snr, 1.0, 0.0, 10); }},
       // ---- divergence and density guidance
