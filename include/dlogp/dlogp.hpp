@@ -12,6 +12,8 @@
 #include "dlogp/core/normal_quantile.hpp"
 #include "dlogp/core/random.hpp"
 #include "dlogp/core/status.hpp"
+#include "dlogp/core/threads.hpp"
+#include "dlogp/core/time_direction.hpp"
 #include "dlogp/core/time_grid.hpp"
 #include "dlogp/core/types.hpp"
 
@@ -23,6 +25,7 @@
 #include "dlogp/process/ve.hpp"
 #include "dlogp/process/vp.hpp"
 
+#include "dlogp/model/check_score_model.hpp"
 #include "dlogp/model/gaussian_mixture.hpp"
 #include "dlogp/model/parametrisation.hpp"
 #include "dlogp/model/perturbed_score.hpp"

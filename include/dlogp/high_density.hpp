@@ -147,58 +147,60 @@ integration_result<S> sample_high_density(const Model& model, const Process& pro
                                               " outside [t_end, t_start] = [" +
                                               std::to_string(t1) + ", " + std::to_string(t0) +
                                               "]");
-  const long N = x_start.cols();
-  integration_result<S> result{x_start, log_p_start,
-                               std::vector<trajectory_stats>(std::size_t(N))};
-  for (auto& st : result.stats) st.t_reached = t0;
+  return detail::translating_bad_alloc("high_density", [&] {
+    const long N = x_start.cols();
+    integration_result<S> result{x_start, log_p_start,
+                                 std::vector<trajectory_stats>(std::size_t(N))};
+    for (auto& st : result.stats) st.t_reached = t0;
 
-  // Phase 1: T -> t_thr.
-  if (thr < t0) {
-    const integrate_options o = detail::phase_integrate_options(opt, opt.first, opt.first_id);
-    if (opt.first_phase == first_phase_kind::reverse_sde)
-      result = integrate(reverse_sde(model, process), euler_maruyama{}, x_start, log_p_start, t0,
-                         thr, o, observer);
-    else
-      result = detail::integrate_ode_phase(pf_ode(model, process, opt.divergence),
-                                           opt.first.scheme, x_start, log_p_start, t0, thr, o,
-                                           observer);
-  } else {
-    // Nothing ran yet, but the dimensions must still be checked here.
-    detail::require_dimension(model.dimension(), x_start.rows(), "high_density: x_start rows");
-    detail::require_dimension(N, log_p_start.size(),
-                              "high_density: log_p size vs number of trajectories");
-  }
-  if (thr <= t1) return result;
-
-  // Phase 2: HD-ODE t_thr -> t_end, on each contiguous run of trajectories that finished phase
-  // 1, keeping their ids (the probes, and so the results, depend on the id only).
-  const hd_ode<Model, Process> hd(model, process, opt.divergence);
-  long j = 0;
-  while (j < N) {
-    if (result.stats[std::size_t(j)].status != status::ok) {
-      ++j;
-      continue;
+    // Phase 1: T -> t_thr.
+    if (thr < t0) {
+      const integrate_options o = detail::phase_integrate_options(opt, opt.first, opt.first_id);
+      if (opt.first_phase == first_phase_kind::reverse_sde)
+        result = integrate(reverse_sde(model, process), euler_maruyama{}, x_start, log_p_start, t0,
+                           thr, o, observer);
+      else
+        result = detail::integrate_ode_phase(pf_ode(model, process, opt.divergence),
+                                             opt.first.scheme, x_start, log_p_start, t0, thr, o,
+                                             observer);
+    } else {
+      // Nothing ran yet, but the dimensions must still be checked here.
+      detail::require_dimension(model.dimension(), x_start.rows(), "high_density: x_start rows");
+      detail::require_dimension(N, log_p_start.size(),
+                                "high_density: log_p size vs number of trajectories");
     }
-    long j1 = j;
-    while (j1 < N && result.stats[std::size_t(j1)].status == status::ok) ++j1;
-    const long n = j1 - j;
-    const integrate_options o =
-        detail::phase_integrate_options(opt, opt.second, opt.first_id + std::uint64_t(j));
-    step_observer<S> shifted;
-    if (observer)
-      shifted = [&observer, j](const step_view<S>& v) {
-        observer({v.ids, v.first_column + j, v.step, v.t, v.X, v.log_p, v.statuses});
-      };
-    const matrix<S> X = result.x.middleCols(j, n);
-    const vector<S> L = result.log_p.segment(j, n);
-    const auto r = detail::integrate_ode_phase(hd, opt.second.scheme, X, L, thr, t1, o, shifted);
-    result.x.middleCols(j, n) = r.x;
-    result.log_p.segment(j, n) = r.log_p;
-    for (long k = 0; k < n; ++k)
-      detail::add_stats(result.stats[std::size_t(j + k)], r.stats[std::size_t(k)]);
-    j = j1;
-  }
-  return result;
+    if (thr <= t1) return result;
+
+    // Phase 2: HD-ODE t_thr -> t_end, on each contiguous run of trajectories that finished phase
+    // 1, keeping their ids (the probes, and so the results, depend on the id only).
+    const hd_ode<Model, Process> hd(model, process, opt.divergence);
+    long j = 0;
+    while (j < N) {
+      if (result.stats[std::size_t(j)].status != status::ok) {
+        ++j;
+        continue;
+      }
+      long j1 = j;
+      while (j1 < N && result.stats[std::size_t(j1)].status == status::ok) ++j1;
+      const long n = j1 - j;
+      const integrate_options o =
+          detail::phase_integrate_options(opt, opt.second, opt.first_id + std::uint64_t(j));
+      step_observer<S> shifted;
+      if (observer)
+        shifted = [&observer, j](const step_view<S>& v) {
+          observer({v.ids, v.first_column + j, v.step, v.t, v.X, v.log_p, v.statuses});
+        };
+      const matrix<S> X = result.x.middleCols(j, n);
+      const vector<S> L = result.log_p.segment(j, n);
+      const auto r = detail::integrate_ode_phase(hd, opt.second.scheme, X, L, thr, t1, o, shifted);
+      result.x.middleCols(j, n) = r.x;
+      result.log_p.segment(j, n) = r.log_p;
+      for (long k = 0; k < n; ++k)
+        detail::add_stats(result.stats[std::size_t(j + k)], r.stats[std::size_t(k)]);
+      j = j1;
+    }
+    return result;
+  });
 }
 
 /// Algorithm 1 from the prior: x_T = sigma_T z (z from random_stream(seed, id, prior)) and
@@ -210,11 +212,13 @@ integration_result<S> sample_high_density(const Model& model, const Process& pro
   detail::require(n >= 0, "high_density: number of samples must be >= 0 (" +
                               std::to_string(n) + ")");
   const double t0 = std::isnan(opt.t_start) ? process.t_max() : opt.t_start;
-  matrix<S> X(model.dimension(), n);
-  sample_prior(process, t0, opt.seed, opt.first_id, X);
-  vector<S> L;
-  prior_log_density(process, t0, X, L);
-  return sample_high_density<Model, Process, S>(model, process, X, L, opt, observer);
+  return detail::translating_bad_alloc("high_density", [&] {
+    matrix<S> X(model.dimension(), n);
+    sample_prior(process, t0, opt.seed, opt.first_id, X);
+    vector<S> L;
+    prior_log_density(process, t0, X, L);
+    return sample_high_density<Model, Process, S>(model, process, X, L, opt, observer);
+  });
 }
 
 }  // namespace dlogp

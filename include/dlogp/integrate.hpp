@@ -18,6 +18,8 @@
 #include "dlogp/config.hpp"
 #include "dlogp/core/random.hpp"
 #include "dlogp/core/status.hpp"
+#include "dlogp/core/threads.hpp"
+#include "dlogp/core/time_direction.hpp"
 #include "dlogp/core/time_grid.hpp"
 #include "dlogp/core/types.hpp"
 #include "dlogp/error.hpp"
@@ -27,16 +29,17 @@ namespace dlogp {
 
 struct integrate_options {
   std::uint64_t seed = 0;
-  long steps = 1000;                    ///< fixed-step schemes: number of steps
+  long steps = 1000;                    ///< fixed-step schemes: number of steps (<= max_grid_steps)
   grid_kind grid = grid_kind::uniform;  ///< fixed-step schemes: spacing of the steps
-  std::vector<double> times{};          ///< explicit grid (overrides steps and grid)
+  std::vector<double> times{};          ///< explicit grid (overrides steps and grid): finite,
+                                        ///< strictly monotone from t_start to t_end
   double rtol = 1e-6;                   ///< dopri5
   double atol = 1e-9;                   ///< dopri5
   long max_steps = 100000;              ///< dopri5: attempted steps per trajectory
-  double initial_step = 0;              ///< dopri5: |h0|; 0 picks one automatically
+  double initial_step = 0;              ///< dopri5: |h0| (finite); 0 picks one automatically
   bool track_logp = true;               ///< false: x only (log p left as given)
   long batch_size = 64;                 ///< trajectories per work unit (never changes results)
-  int threads = 0;                      ///< 0: OpenMP's default, 1: serial
+  int threads = 0;                      ///< 0: OpenMP's default, 1: serial (core/threads.hpp)
   std::uint64_t first_id = 0;           ///< trajectory id of column 0
   std::uint64_t noise_offset = 0;       ///< Brownian draws start at this step (continue a run)
 };
@@ -84,7 +87,9 @@ bool column_finite(const matrix<S>& X, const vector<S>& L, long j, bool track) {
   return !track || std::isfinite(double(L(j)));
 }
 
-template <class Dyn>
+/// Every check of a run's arguments and options, before any work: a refusal is one
+/// dlogp::error naming the option and its value, never a failure later in the run.
+template <class Scheme, class Dyn>
 void validate_run(const Dyn& dyn, long rows, long cols, long logp_size, double t_start,
                   double t_end, const integrate_options& opt) {
   require_dimension(dyn.dimension(), rows, "integrate: x_start rows");
@@ -92,6 +97,9 @@ void validate_run(const Dyn& dyn, long rows, long cols, long logp_size, double t
   require(std::isfinite(t_start) && std::isfinite(t_end),
           "integrate: t_start and t_end must be finite");
   require(t_start != t_end, "integrate: t_start equals t_end (" + std::to_string(t_start) + ")");
+  // Dynamics with a narrower range of their own (mode tracking: below its anchor time).
+  if constexpr (requires { dyn.check_times(t_start, t_end); }) dyn.check_times(t_start, t_end);
+  check_direction<Dyn>("integrate", t_start, t_end);
   const auto& p = dyn.process();
   // A relative slack of 1e-12 lets times computed from the range itself (grids) pass.
   const double lo = p.t_min() - 1e-12 * std::max(1.0, std::abs(p.t_min()));
@@ -100,15 +108,49 @@ void validate_run(const Dyn& dyn, long rows, long cols, long logp_size, double t
     require(t >= lo && t <= hi, "integrate: time " + std::to_string(t) +
                                     " outside the process range [" + std::to_string(p.t_min()) +
                                     ", " + std::to_string(p.t_max()) + "]");
-  require(opt.batch_size >= 1, "integrate: batch_size must be >= 1");
-  require(opt.threads >= 0, "integrate: threads must be >= 0");
+  require(opt.batch_size >= 1,
+          "integrate: batch_size must be >= 1 (" + std::to_string(opt.batch_size) + ")");
+  require(opt.threads >= 0,
+          "integrate: threads must be >= 0 (" + std::to_string(opt.threads) + ")");
+  if constexpr (Scheme::adaptive) {
+    require(opt.rtol > 0 && opt.atol >= 0 && std::isfinite(opt.rtol) && std::isfinite(opt.atol),
+            "integrate: need rtol > 0 and atol >= 0, both finite (rtol = " + number(opt.rtol) +
+                ", atol = " + number(opt.atol) + ")");
+    require(opt.max_steps >= 1,
+            "integrate: max_steps must be >= 1 (" + std::to_string(opt.max_steps) + ")");
+    require(std::isfinite(opt.initial_step) && opt.initial_step >= 0,
+            "integrate: initial_step must be finite and >= 0 (" + number(opt.initial_step) + ")");
+  } else if (!opt.times.empty()) {
+    require_explicit_times("integrate", opt.times, t_start, t_end);
+  } else {
+    require_grid_steps("integrate", opt.steps);
+  }
 }
 
-/// Fixed-step loop over one chunk (ODE or SDE scheme).
+/// False when the model (or dynamics) threw dlogp::numerical_error: it cannot evaluate at the
+/// state it was given, which is about that trajectory. Every other exception propagates: an
+/// invalid_argument or dimension_mismatch from inside a step is a run set up wrongly (the same
+/// for every trajectory), and running out of memory ends the whole call.
+template <class F>
+bool model_call_succeeded(F&& call) {
+  try {
+    call();
+    return true;
+  } catch (const numerical_error&) {
+    return false;
+  }
+}
+
+/// Fixed-step loop over one chunk (ODE or SDE scheme). The observer sees steps from
+/// `observe_from` on. Returns -1 when done; when the model throws numerical_error in the step
+/// from times[k] and the chunk has several columns, returns k (the observer has seen steps
+/// 0..k) and the caller finds out whose state it was by running each column alone; a chunk of
+/// one column stops there with status model_error at its last good state.
 template <class Scheme, class Dyn, class S>
-void run_fixed(Dyn& dyn, const std::vector<double>& times, const std::uint64_t* ids,
+long run_fixed(Dyn& dyn, const std::vector<double>& times, const std::uint64_t* ids,
                long first_column, matrix<S>& X, vector<S>& L, trajectory_stats* stats,
-               const integrate_options& opt, const step_observer<S>& observer) {
+               const integrate_options& opt, const step_observer<S>& observer,
+               long observe_from = 0) {
   const long n = X.cols(), D = X.rows();
   typename Scheme::template stepper<S> stepper;
   std::vector<status> flags(std::size_t(n), status::ok);
@@ -117,21 +159,32 @@ void run_fixed(Dyn& dyn, const std::vector<double>& times, const std::uint64_t* 
   matrix<S> X_prev, Z;
   vector<S> L_prev;
   for (long j = 0; j < n; ++j) stats[j].t_reached = times.front();
-  if (observer) observer({ids, first_column, 0, times.front(), X, L, flags.data()});
+  if (observer && observe_from <= 0)
+    observer({ids, first_column, 0, times.front(), X, L, flags.data()});
   long n_frozen = 0;
   for (std::size_t k = 0; k + 1 < times.size() && n_frozen < n; ++k) {
     const double t = times[k], dt = times[k + 1] - times[k];
     X_prev = X;
     L_prev = L;
-    long evals;
+    long evals = 0;
     if constexpr (Scheme::stochastic) {
       Z.resize(D, n);
       const std::uint64_t first_draw = (opt.noise_offset + k) * std::uint64_t(D);
       for (long j = 0; j < n; ++j)
         random_stream(opt.seed, ids[j], purpose::brownian).fill_normal(first_draw, &Z(0, j), D);
-      evals = stepper.step(dyn, ctx, t, dt, Z, X, L);
-    } else {
-      evals = stepper.step(dyn, ctx, t, dt, X, L);
+    }
+    const bool stepped = model_call_succeeded([&] {
+      if constexpr (Scheme::stochastic)
+        evals = stepper.step(dyn, ctx, t, dt, Z, X, L);
+      else
+        evals = stepper.step(dyn, ctx, t, dt, X, L);
+    });
+    if (!stepped) {
+      if (n > 1) return long(k);
+      X = X_prev;  // the last good state
+      L = L_prev;
+      stats[0].status = flags[0] = status::model_error;
+      return -1;
     }
     for (long j = 0; j < n; ++j) {
       if (!frozen[std::size_t(j)]) {
@@ -153,9 +206,10 @@ void run_fixed(Dyn& dyn, const std::vector<double>& times, const std::uint64_t* 
       X.col(j) = X_prev.col(j);
       L(j) = L_prev(j);
     }
-    if (observer)
+    if (observer && long(k) + 1 >= observe_from)
       observer({ids, first_column, long(k) + 1, times[k + 1], X, L, flags.data()});
   }
+  return -1;
 }
 
 /// Adaptive loop: every trajectory gets its own step size, so each runs as a batch of one.
@@ -184,45 +238,66 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
       st.t_reached = t;
       continue;
     }
+    // A model that throws numerical_error at this trajectory's state ends this trajectory
+    // (status model_error, at its last good state), not the batch.
+    const auto model_call = [&](auto&& call) {
+      if (model_call_succeeded([&] { st.score_evals += call(); })) return true;
+      st.status = status::model_error;
+      return false;
+    };
     // Initial step: the user's, else Hairer & Wanner's (Solving ODEs I, II.4): a first guess
     // from the sizes of x and its rate, refined by a second rate that estimates the second
     // derivative. The extra evaluation pays for itself: without it most first attempts were
     // rejected (6 evaluations each; benchmarks/RESULTS.md, item 4).
     double h = opt.initial_step;
     if (h <= 0) {
-      st.score_evals += stepper.prepare(dyn, ctx, t, x, l);
+      if (!model_call([&] { return stepper.prepare(dyn, ctx, t, x, l); })) {
+        st.t_reached = t;
+        continue;
+      }
       // A non-finite rate at the start: no step size will help (and it would make h NaN).
       if (flag != status::ok || !column_finite(stepper.k[0], stepper.l[0], 0, opt.track_logp)) {
         st.status = flag != status::ok ? flag : status::non_finite;
         st.t_reached = t;
         continue;
       }
+      // Scales sc may be 0 (atol = 0 at a zero coordinate) and the ratios may overflow (tiny
+      // rtol): error_ratio keeps 0 / 0 out, and a step size that still comes out non-finite or
+      // 0 falls back to 1e-6 of the span, from which the controller adapts (or reports
+      // step_underflow). Valid tolerances never give a NaN time.
+      const auto usable = [](double v) { return std::isfinite(v) && v > 0; };
       double d0 = 0, d1 = 0;
       for (long i = 0; i < D; ++i) {
         const double sc = opt.atol + opt.rtol * std::abs(double(x(i, 0)));
-        d0 += std::pow(double(x(i, 0)) / sc, 2);
-        d1 += std::pow(double(stepper.k[0](i, 0)) / sc, 2);
+        d0 += std::pow(error_ratio(double(x(i, 0)), sc), 2);
+        d1 += std::pow(error_ratio(double(stepper.k[0](i, 0)), sc), 2);
       }
       d0 = std::sqrt(d0 / double(D));
       d1 = std::sqrt(d1 / double(D));
       double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 * span : 0.01 * d0 / d1;
+      if (!usable(h0)) h0 = 1e-6 * span;
       h0 = std::min(h0, span);
       x1 = x + S(dir * h0) * stepper.k[0];
-      st.score_evals += dyn.rate(ctx, t + dir * h0, x1, f1, dl1);
-      double d2 = 0;
-      for (long i = 0; i < D; ++i) {
-        const double sc = opt.atol + opt.rtol * std::abs(double(x(i, 0)));
-        d2 += std::pow((double(f1(i, 0)) - double(stepper.k[0](i, 0))) / sc, 2);
+      // The probe is a trial state: if the model throws there, keep h0 (the loop shrinks it).
+      h = h0;
+      if (model_call_succeeded([&] { st.score_evals += dyn.rate(ctx, t + dir * h0, x1, f1, dl1); })) {
+        double d2 = 0;
+        for (long i = 0; i < D; ++i) {
+          const double sc = opt.atol + opt.rtol * std::abs(double(x(i, 0)));
+          d2 += std::pow(error_ratio(double(f1(i, 0)) - double(stepper.k[0](i, 0)), sc), 2);
+        }
+        d2 = std::sqrt(d2 / double(D)) / h0;
+        const double dm = std::max(d1, d2);
+        const double h1 = dm <= 1e-15 ? std::max(1e-6 * span, 1e-3 * h0)
+                                      : std::pow(0.01 / dm, 1.0 / double(Scheme::order));
+        h = std::isfinite(h1) ? std::min(100 * h0, h1) : h0;
+        if (!usable(h)) h = h0;
       }
-      d2 = std::sqrt(d2 / double(D)) / h0;
-      const double dm = std::max(d1, d2);
-      const double h1 = dm <= 1e-15 ? std::max(1e-6 * span, 1e-3 * h0)
-                                    : std::pow(0.01 / dm, 1.0 / double(Scheme::order));
-      h = std::isfinite(h1) ? std::min(100 * h0, h1) : h0;
     }
     h = std::min(h, span);
     long step_index = 0;
     bool just_rejected = false;
+    bool model_threw = false;  ///< the last attempt threw in a trial stage
     while (true) {
       const double remaining = std::abs(t_end - t);
       if (remaining <= 0) break;
@@ -233,12 +308,27 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
       const bool last = h >= remaining;
       const double hs = dir * (last ? remaining : h);
       if (!last && h < 16 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::abs(t))) {
-        st.status = status::step_underflow;
+        // Shrunk to nothing against a model that kept throwing: that is the model's failure.
+        st.status = model_threw ? status::model_error : status::step_underflow;
         break;
       }
+      // The rate at the current state (reused after an accepted step): if the model throws
+      // there, no step size will help.
+      if (!model_call([&] { return stepper.prepare(dyn, ctx, t, x, l); })) break;
       double err = 0;
-      st.score_evals += stepper.attempt(dyn, ctx, t, hs, x, l, opt.rtol, opt.atol, err);
+      const bool attempted = model_call_succeeded([&] {
+        st.score_evals += stepper.attempt(dyn, ctx, t, hs, x, l, opt.rtol, opt.atol, err);
+      });
       st.steps += 1;
+      model_threw = !attempted;
+      if (!attempted) {
+        // A throw at a trial stage says the step left the region where the model works, as a
+        // non-finite error does: shrink and retry.
+        st.rejected += 1;
+        just_rejected = true;
+        h *= 0.2;
+        continue;
+      }
       if (flag != status::ok) {
         st.status = flag;
         break;
@@ -293,67 +383,77 @@ integration_result<S> integrate(const Dyn& dynamics, Scheme,
                                 std::type_identity_t<vector<S>> log_p_start,
                                 double t_start, double t_end, const integrate_options& opt = {},
                                 const std::type_identity_t<step_observer<S>>& observer = {}) {
-  detail::validate_run(dynamics, x_start.rows(), x_start.cols(), log_p_start.size(), t_start,
-                       t_end, opt);
   if constexpr (Scheme::stochastic) {
     static_assert(sde_dynamics<Dyn>, "this scheme needs SDE dynamics (sde_terms)");
   } else {
     static_assert(ode_dynamics<Dyn>, "this scheme needs ODE dynamics (rate)");
   }
-  std::vector<double> times;
-  if constexpr (!Scheme::adaptive) {
-    if (!opt.times.empty()) {
-      times = opt.times;
-      detail::require(times.size() >= 2 && times.front() == t_start && times.back() == t_end,
-                      "integrate: explicit times must run from t_start to t_end");
-    } else {
-      detail::require(opt.steps >= 1, "integrate: steps must be >= 1 (" +
-                                          std::to_string(opt.steps) + ")");
-      times = make_time_grid(dynamics.process(), opt.grid, t_start, t_end, opt.steps);
-    }
-  } else {
-    detail::require(opt.rtol > 0 && opt.atol >= 0, "integrate: need rtol > 0 and atol >= 0");
-    detail::require(opt.max_steps >= 1, "integrate: max_steps must be >= 1");
-  }
+  detail::validate_run<Scheme>(dynamics, x_start.rows(), x_start.cols(), log_p_start.size(),
+                               t_start, t_end, opt);
+  return detail::translating_bad_alloc("integrate", [&] {
+    std::vector<double> times;
+    if constexpr (!Scheme::adaptive)
+      times = !opt.times.empty() ? opt.times
+                                 : make_time_grid(dynamics.process(), opt.grid, t_start, t_end,
+                                                  opt.steps);
 
-  const long N = x_start.cols();
-  integration_result<S> result{std::move(x_start), std::move(log_p_start),
-                                std::vector<trajectory_stats>(std::size_t(N))};
+    const long N = x_start.cols();
+    integration_result<S> result{std::move(x_start), std::move(log_p_start),
+                                  std::vector<trajectory_stats>(std::size_t(N))};
 
-  const long bs = opt.batch_size;
-  const long n_chunks = (N + bs - 1) / bs;
-  std::exception_ptr failure;
+    const long bs = opt.batch_size;
+    const long n_chunks = detail::chunk_count(N, bs);
+    std::exception_ptr failure;
 #if DLOGP_HAS_OPENMP
-  const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
+    const int threads = threads_for_chunks(opt.threads, omp_get_max_threads(), n_chunks);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
 #endif
-  for (long c = 0; c < n_chunks; ++c) {
-    try {
-      const long j0 = c * bs, n = std::min(bs, N - j0);
-      Dyn dyn = dynamics;  // each chunk owns its workspaces
-      matrix<S> X = result.x.middleCols(j0, n);
-      vector<S> L = result.log_p.segment(j0, n);
-      trajectory_stats* stats = result.stats.data() + j0;
-      // Ids per chunk, not for the whole batch: 8 bytes per trajectory less at scale.
-      std::vector<std::uint64_t> ids(static_cast<std::size_t>(n));
-      for (long j = 0; j < n; ++j) ids[std::size_t(j)] = opt.first_id + std::uint64_t(j0 + j);
-      const std::uint64_t* chunk_ids = ids.data();
-      if constexpr (Scheme::adaptive)
-        detail::run_adaptive<Scheme>(dyn, t_start, t_end, chunk_ids, j0, X, L, stats, opt,
-                                     observer);
-      else
-        detail::run_fixed<Scheme>(dyn, times, chunk_ids, j0, X, L, stats, opt, observer);
-      result.x.middleCols(j0, n) = X;
-      result.log_p.segment(j0, n) = L;
-    } catch (...) {
+    for (long c = 0; c < n_chunks; ++c) {
+      try {
+        const long j0 = c * bs, n = std::min(bs, N - j0);
+        Dyn dyn = dynamics;  // each chunk owns its workspaces
+        matrix<S> X = result.x.middleCols(j0, n);
+        vector<S> L = result.log_p.segment(j0, n);
+        trajectory_stats* stats = result.stats.data() + j0;
+        // Ids per chunk, not for the whole batch: 8 bytes per trajectory less at scale.
+        std::vector<std::uint64_t> ids(static_cast<std::size_t>(n));
+        for (long j = 0; j < n; ++j) ids[std::size_t(j)] = opt.first_id + std::uint64_t(j0 + j);
+        const std::uint64_t* chunk_ids = ids.data();
+        if constexpr (Scheme::adaptive) {
+          detail::run_adaptive<Scheme>(dyn, t_start, t_end, chunk_ids, j0, X, L, stats, opt,
+                                       observer);
+        } else {
+          const long split_at =
+              detail::run_fixed<Scheme>(dyn, times, chunk_ids, j0, X, L, stats, opt, observer);
+          if (split_at >= 0) {
+            // The model threw for some column's state. A column's result does not depend on
+            // its chunk, so each column run alone from the start gives the others' bits
+            // unchanged and stops the guilty one (model_error); the observer sees only the
+            // steps it has not seen yet.
+            for (long j = 0; j < n; ++j) {
+              Dyn alone = dynamics;
+              matrix<S> x = result.x.col(j0 + j);
+              vector<S> l = result.log_p.segment(j0 + j, 1);
+              stats[j] = trajectory_stats{};
+              detail::run_fixed<Scheme>(alone, times, chunk_ids + j, j0 + j, x, l, stats + j,
+                                        opt, observer, split_at + 1);
+              X.col(j) = x;
+              L(j) = l(0);
+            }
+          }
+        }
+        result.x.middleCols(j0, n) = X;
+        result.log_p.segment(j0, n) = L;
+      } catch (...) {
 #if DLOGP_HAS_OPENMP
 #pragma omp critical(dlogp_integrate_failure)
 #endif
-      if (!failure) failure = std::current_exception();
+        if (!failure) failure = std::current_exception();
+      }
     }
-  }
-  if (failure) std::rethrow_exception(failure);
-  return result;
+    if (failure) std::rethrow_exception(failure);
+    return result;
+  });
 }
 
 }  // namespace dlogp

@@ -63,7 +63,7 @@ TEST_CASE("cli run: the output document has the contract's fields", "[cli][unit]
   CHECK(sum == std::vector<std::string>{"n", "status_counts", "mean_logp", "mean_abs_error", "seconds", "score_evals"});
   CHECK(d["summary"]["n"] == 3);
   CHECK(d["summary"]["status_counts"] ==
-        json::parse(R"({"ok": 3, "max_steps": 0, "step_underflow": 0, "non_finite": 0, "eta_blowup": 0})"));
+        json::parse(R"({"ok": 3, "max_steps": 0, "step_underflow": 0, "non_finite": 0, "eta_blowup": 0, "model_error": 0})"));
   long evals = 0;
   double mean = 0;
   for (const auto& res : d["results"]) {

@@ -5,9 +5,11 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <dlogp/core/normal_quantile.hpp>
+#include <dlogp/error.hpp>
 #include <dlogp/dynamics/density_guidance.hpp>
 #include <dlogp/dynamics/pf_ode.hpp>
 #include <dlogp/dynamics/reverse_sde.hpp>
@@ -32,6 +34,7 @@ enum class fault {
   nan_score,    ///< NaN score and Laplacian where x > threshold and t < 0.5
   oscillating,  ///< score + A sin(w t) where x > threshold: needs ~w steps per unit time
   superlinear,  ///< score + c (x - threshold)^2 where x > threshold: blows up in finite time
+  throws,       ///< throws dlogp::numerical_error where x > threshold and t < 0.5
 };
 
 /// GMM1 (D = 1) whose score misbehaves in one region only: a stand-in for a learned model that
@@ -56,6 +59,9 @@ struct faulty_gmm1 {
           if (t < 0.5) S(0, j) = lap(j) = std::numeric_limits<double>::quiet_NaN();
           break;
         case fault::oscillating: S(0, j) += 1e3 * std::sin(1e4 * t); break;
+        case fault::throws:
+          if (t < 0.5) throw numerical_error("faulty_gmm1: no score at x = " + std::to_string(x));
+          break;
         case fault::superlinear:
           S(0, j) += 50.0 * (x - threshold) * (x - threshold);
           lap(j) += 100.0 * (x - threshold);
@@ -101,7 +107,7 @@ integration_result<double> check_isolated(fault kind, status expected, Make make
     watch = [&](const step_view<double>& v) {
       if (v.t == 1e-3) return;  // the final state is not evaluated
       for (long c = 0; c < v.X.cols(); ++c)
-        if (v.X(0, c) > bad.threshold && (kind != fault::nan_score || v.t < 0.5)) meets[std::size_t(v.first_column + c)] = 1;
+        if (v.X(0, c) > bad.threshold && ((kind != fault::nan_score && kind != fault::throws) || v.t < 0.5)) meets[std::size_t(v.first_column + c)] = 1;
     };
   }
   const auto ref = integrate(make_dyn(good, p), scheme, X, L, 1.0, 1e-3, opt, watch);
@@ -168,21 +174,28 @@ TEST_CASE("dopri5: a trajectory blowing up in finite time stops alone with step_
   }
 }
 
-TEST_CASE("integrate: a model returning NaN for some inputs marks only those trajectories", "[unit]") {
+namespace {
+/// check_isolated for every scheme (as SECTIONs), 1 and 2 threads: a fault that hits some
+/// inputs only.
+void check_isolated_every_scheme(fault kind, status expected) {
   const integrate_options fixed{.steps = 200};
-  SECTION("euler") { check_isolated(fault::nan_score, status::non_finite, make_pf, euler{}, fixed); }
-  SECTION("heun") { check_isolated(fault::nan_score, status::non_finite, make_pf, heun{}, fixed); }
-  SECTION("rk4") { check_isolated(fault::nan_score, status::non_finite, make_pf, rk4{}, fixed); }
+  SECTION("euler") { check_isolated(kind, expected, make_pf, euler{}, fixed); }
+  SECTION("heun") { check_isolated(kind, expected, make_pf, heun{}, fixed); }
+  SECTION("rk4") { check_isolated(kind, expected, make_pf, rk4{}, fixed); }
   SECTION("dopri5") {
-    check_isolated(fault::nan_score, status::non_finite, make_pf, dopri5{}, {.rtol = 1e-8, .atol = 1e-10});
+    check_isolated(kind, expected, make_pf, dopri5{}, {.rtol = 1e-8, .atol = 1e-10});
   }
   SECTION("euler-maruyama, augmented reverse SDE") {
-    check_isolated(fault::nan_score, status::non_finite, make_rsde, euler_maruyama{}, {.seed = 3, .steps = 200},
-                   true, 2.0);
+    check_isolated(kind, expected, make_rsde, euler_maruyama{}, {.seed = 3, .steps = 200}, true, 2.0);
   }
   SECTION("in a batch of one column per chunk, with 2 threads") {
-    check_isolated(fault::nan_score, status::non_finite, make_pf, heun{}, {.steps = 200, .batch_size = 1, .threads = 2});
+    check_isolated(kind, expected, make_pf, heun{}, {.steps = 200, .batch_size = 1, .threads = 2});
   }
+}
+}  // namespace
+
+TEST_CASE("integrate: a model returning NaN for some inputs marks only those trajectories", "[unit]") {
+  check_isolated_every_scheme(fault::nan_score, status::non_finite);
 }
 
 namespace {
@@ -294,4 +307,81 @@ TEST_CASE("dg_ode: trajectories whose guidance blows up stop alone; the rest are
       CHECK(alone.log_p(0) == r.log_p(j));
     }
   }
+}
+
+TEST_CASE("integrate: a model throwing for some inputs marks only those trajectories model_error", "[unit]") {
+  // A model may throw dlogp::numerical_error at a state it cannot handle (documented): the
+  // trajectory stops at its last good state with status model_error, and the others of its
+  // chunk (found by running the chunk's columns alone) are bit-identical to a fault-free run.
+  check_isolated_every_scheme(fault::throws, status::model_error);
+  SECTION("the observer sees every step of every trajectory once") {
+    const integrate_options fixed{.steps = 200};
+    const vp_process p;
+    faulty_gmm1 bad;
+    bad.kind = fault::throws;
+    const matrix<double> X = starts();
+    const vector<double> L = test::exact_log_p(bad.base, 1.0, X);
+    std::vector<std::vector<int>> seen(std::size_t(X.cols()), std::vector<int>(201, 0));
+    const auto r = integrate(pf_ode(bad, p), heun{}, X, L, 1.0, 1e-3, fixed, [&](const step_view<double>& v) {
+      for (long c = 0; c < v.X.cols(); ++c) seen[std::size_t(v.first_column + c)][std::size_t(v.step)] += 1;
+    });
+    for (long j = 0; j < X.cols(); ++j) {
+      INFO("column " << j);
+      const long last = r.stats[j].status == status::ok ? 200 : r.stats[j].accepted;
+      for (long k = 0; k <= last; ++k) CHECK(seen[std::size_t(j)][std::size_t(k)] >= 1);
+      for (long k = 0; k <= 200; ++k) CHECK(seen[std::size_t(j)][std::size_t(k)] <= 1);
+    }
+  }
+}
+
+namespace {
+/// GMM2 (D = 2) PF-ODE from t = 1 with dopri5 and the given tolerances; column 1 of the batch
+/// has a coordinate exactly 0 (the case that made the automatic first step 0 / 0 = NaN with
+/// atol = 0). Checks: no throw, every status ok or step_underflow with a finite state, and the
+/// other columns bit-identical to a run without column 1.
+void check_first_step_safe(double rtol, double atol) {
+  const vp_process p;
+  const auto m = test::gmm2<double>();
+  matrix<double> X(2, 4);
+  X << 0.8, 0.0, -1.1, 0.4,  //
+      -0.3, 0.7, 0.9, -1.6;
+  const vector<double> L = test::exact_log_p(m, 1.0, X);
+  const integrate_options opt{.rtol = rtol, .atol = atol, .max_steps = 20000};
+  const auto r = integrate(pf_ode(m, p), dopri5{}, X, L, 1.0, 1e-3, opt);
+  matrix<double> Xo(2, 3);
+  Xo << X.col(0), X.col(2), X.col(3);
+  const vector<double> Lo = test::exact_log_p(m, 1.0, Xo);
+  const auto ref = integrate(pf_ode(m, p), dopri5{}, Xo, Lo, 1.0, 1e-3, opt);
+  for (long j = 0; j < 4; ++j) {
+    INFO("rtol " << rtol << " atol " << atol << " column " << j << ": " << to_string(r.stats[j].status));
+    CHECK((r.stats[j].status == status::ok || r.stats[j].status == status::step_underflow));
+    CHECK(r.x.col(j).allFinite());
+    CHECK(std::isfinite(r.log_p(j)));
+    CHECK(std::isfinite(r.stats[j].t_reached));
+  }
+  for (long k = 0; k < 3; ++k) {
+    const long j = k == 0 ? 0 : k + 1;
+    CHECK((r.x.col(j).array() == ref.x.col(k).array()).all());
+    CHECK(r.log_p(j) == ref.log_p(k));
+    CHECK(r.stats[j].steps == ref.stats[k].steps);
+  }
+}
+}  // namespace
+
+TEST_CASE("dopri5: the automatic first step is finite for every valid tolerance", "[unit]") {
+  // atol = 0 is pure relative accuracy (documented as valid): at a zero coordinate the scale is
+  // 0, and the first-step heuristic divided by it. rtol = 1e-300 overflows the scaled norms.
+  SECTION("atol = 0 with a zero coordinate") {
+    check_first_step_safe(1e-6, 0.0);
+    // It integrates, to the same accuracy as with a small atol.
+    const vp_process p;
+    const auto m = test::gmm2<double>();
+    matrix<double> X(2, 1);
+    X << 0.0, 0.7;
+    const auto r = integrate(pf_ode(m, p), dopri5{}, X, test::exact_log_p(m, 1.0, X), 1.0, 1e-3,
+                             {.rtol = 1e-6, .atol = 0.0});
+    CHECK(r.all_ok());
+  }
+  SECTION("rtol = 1e-300, atol = 0") { check_first_step_safe(1e-300, 0.0); }
+  SECTION("rtol = 1e-300 with the default atol") { check_first_step_safe(1e-300, 1e-9); }
 }

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -21,12 +22,17 @@
 #include <dlogp/core/time_grid.hpp>
 #include <dlogp/divergence/divergence.hpp>
 #include <dlogp/dynamics/density_guidance.hpp>
+#include <dlogp/dynamics/forward_sde.hpp>
+#include <dlogp/dynamics/hd_ode.hpp>
+#include <dlogp/dynamics/mode_tracking.hpp>
 #include <dlogp/dynamics/pf_ode.hpp>
+#include <dlogp/dynamics/reverse_sde.hpp>
 #include <dlogp/error.hpp>
 #include <dlogp/integrate.hpp>
 #include <dlogp/io/gmm_file.hpp>
 #include <dlogp/io/mlp_weights.hpp>
 #include <dlogp/io/npy.hpp>
+#include <dlogp/model/check_score_model.hpp>
 #include <dlogp/model/gaussian_mixture.hpp>
 #include <dlogp/process/edm.hpp>
 #include <dlogp/process/prior.hpp>
@@ -35,6 +41,7 @@
 #include <dlogp/process/vp.hpp>
 #include <dlogp/scheme/dopri5.hpp>
 #include <dlogp/scheme/euler.hpp>
+#include <dlogp/scheme/euler_maruyama.hpp>
 
 #include "reliability/support.hpp"
 #include "support/oracle.hpp"
@@ -265,6 +272,82 @@ TEST_CASE("reliability: bad inputs to the library API throw the documented error
          run_fixture f;
          integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.threads = -1});
        }},
+      {"explicit grid going back", "invalid_argument", "explicit times must be strictly decreasing",
+       [] {
+         run_fixture f;
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.times = {1.0, 0.5, 0.7, 1e-3}});
+       }},
+      {"explicit grid with a repeated time", "invalid_argument", "explicit times must be strictly decreasing",
+       [] {
+         run_fixture f;
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.times = {1.0, 0.5, 0.5, 1e-3}});
+       }},
+      {"explicit grid with a NaN time", "invalid_argument", "explicit time 1 is not finite",
+       [] {
+         run_fixture f;
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.times = {1.0, not_a_number, 1e-3}});
+       }},
+      {"steps = 2^40", "invalid_argument", "steps must be <= 1000000000 (1099511627776)",
+       [] {
+         run_fixture f;
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.steps = 1L << 40});
+       }},
+      {"grid of 2^40 steps", "invalid_argument", "time_grid: steps must be <= 1000000000",
+       [] { (void)make_time_grid(vp_process{}, grid_kind::uniform, 1.0, 1e-3, 1L << 40); }},
+      {"rtol = inf", "invalid_argument", "need rtol > 0 and atol >= 0, both finite (rtol = inf",
+       [] {
+         run_fixture f;
+         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.rtol = infinity});
+       }},
+      {"atol = inf", "invalid_argument", "need rtol > 0 and atol >= 0, both finite",
+       [] {
+         run_fixture f;
+         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.atol = infinity});
+       }},
+      {"NaN initial_step", "invalid_argument", "initial_step must be finite and >= 0 (nan)",
+       [] {
+         run_fixture f;
+         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.initial_step = not_a_number});
+       }},
+      {"negative initial_step", "invalid_argument", "initial_step must be finite and >= 0 (-0.1",
+       [] {
+         run_fixture f;
+         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.initial_step = -0.1});
+       }},
+      {"reverse SDE run forwards", "invalid_argument",
+       "reverse_sde runs from high noise to low noise: t_end (1) must be < t_start (0.001); swap them",
+       [] {
+         const auto m = test::gmm1<double>();
+         integrate(reverse_sde(m, vp_process{}), euler_maruyama{}, row({0.5}), vector<double>::Zero(1), 1e-3, 1.0);
+       }},
+      {"forward SDE run backwards", "invalid_argument",
+       "forward_sde runs from low noise to high noise: t_end (0.001) must be > t_start (1); swap them",
+       [] {
+         const auto m = test::gmm1<double>();
+         integrate(forward_sde(m, vp_process{}), euler_maruyama{}, row({0.5}), vector<double>::Zero(1), 1.0, 1e-3);
+       }},
+      {"HD-ODE run forwards", "invalid_argument", "hd_ode runs from high noise to low noise",
+       [] {
+         const auto m = test::gmm1<double>();
+         integrate(hd_ode(m, vp_process{}), euler{}, row({0.5}), vector<double>::Zero(1), 1e-3, 1.0);
+       }},
+      {"mode tracking run past its anchor time", "invalid_argument", "is after the anchor time 0.5",
+       [] {
+         const auto m = test::gmm1<double>();
+         integrate(mode_tracking(m, vp_process{}, 0.5), euler{}, row({0.5}), vector<double>::Zero(1), 0.8, 0.1);
+       }},
+      {"a model that cannot allocate", "out_of_memory", "integrate: out of memory",
+       [] {
+         struct greedy {
+           using scalar_type = double;
+           long dimension() const { return 1; }
+           void score(double, const matrix<double>&, matrix<double>&) const { throw std::bad_alloc(); }
+         };
+         const greedy g;
+         integrate(pf_ode(g, vp_process{}), euler{}, row({0.5}), vector<double>::Zero(1), 1.0, 1e-3, {.steps = 3});
+       }},
+      {"check_score_model with a NaN point", "invalid_argument", "check_score_model: point 0 is not finite",
+       [] { (void)check_score_model(test::gmm1<double>(), vp_process{}, row({not_a_number})); }},
       {"log-SNR grid down to t = 0", "invalid_argument", "time_grid",
        [] { (void)make_time_grid(vp_process(0.1, 20.0, 0.0, 1.0), grid_kind::log_snr, 1.0, 0.0, 10); }},
       // ---- divergence and density guidance

@@ -52,6 +52,7 @@
 #include "dlogp/core/concepts.hpp"
 #include "dlogp/core/gauss_legendre.hpp"
 #include "dlogp/core/random.hpp"
+#include "dlogp/core/threads.hpp"
 #include "dlogp/core/types.hpp"
 #include "dlogp/divergence/divergence.hpp"
 #include "dlogp/error.hpp"
@@ -246,7 +247,7 @@ class sm_integrand {
 
 /// Per-point means of `lambda-weighted integrand` over draws (and nodes), in chunks of points.
 template <score_model M, process P>
-sm_estimate sm_run(sm_objective kind, const M& model, const P& p,
+sm_estimate sm_run_unguarded(sm_objective kind, const M& model, const P& p,
                    const matrix<scalar_of<M>>& points, const score_matching_options& opt,
                    const char* who) {
   using S = scalar_of<M>;
@@ -273,11 +274,11 @@ sm_estimate sm_run(sm_objective kind, const M& model, const P& p,
   // Terms (point j, draw m) flattened as j * samples + m, in chunks of batch_size terms.
   const long T = N * Mdraw;
   std::vector<double> all(static_cast<std::size_t>(T), 0.0);
-  const long bs = opt.batch_size, n_chunks = (T + bs - 1) / bs;
+  const long bs = opt.batch_size, n_chunks = chunk_count(T, bs);
   std::vector<long> evals_per_chunk(static_cast<std::size_t>(n_chunks), 0);
   std::exception_ptr failure;
 #if DLOGP_HAS_OPENMP
-  const int nt = opt.threads > 0 ? opt.threads : omp_get_max_threads();
+  const int nt = threads_for_chunks(opt.threads, omp_get_max_threads(), n_chunks);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
 #endif
   for (long c = 0; c < n_chunks; ++c) {
@@ -363,6 +364,14 @@ sm_estimate sm_run(sm_objective kind, const M& model, const P& p,
   est.standard_error =
       v.size() >= 2 ? std::sqrt(ss / double(v.size() - 1) / double(v.size())) : 0.0;
   return est;
+}
+
+/// sm_run_unguarded with an allocation failure reported as out_of_memory (error.hpp).
+template <score_model M, process P>
+sm_estimate sm_run(sm_objective kind, const M& model, const P& p,
+                   const matrix<scalar_of<M>>& points, const score_matching_options& opt,
+                   const char* who) {
+  return translating_bad_alloc(who, [&] { return sm_run_unguarded(kind, model, p, points, opt, who); });
 }
 
 }  // namespace detail

@@ -34,12 +34,48 @@ inline grid_kind grid_kind_from_string(std::string_view s) {
                          "); expected uniform, edm-rho or log-snr");
 }
 
+/// The most steps a grid may have: 10^9 steps already take 8 GB of times and hours of model
+/// calls; more is a mistake (e.g. 2^40), refused with a dlogp::error instead of std::bad_alloc.
+inline constexpr long max_grid_steps = 1'000'000'000;
+
+namespace detail {
+
+/// steps in [1, max_grid_steps].
+inline void require_grid_steps(const char* who, long steps) {
+  require(steps >= 1, std::string(who) + ": steps must be >= 1 (" + std::to_string(steps) + ")");
+  require(steps <= max_grid_steps, std::string(who) + ": steps must be <= " +
+                                       std::to_string(max_grid_steps) + " (" +
+                                       std::to_string(steps) + ")");
+}
+
+/// An explicit grid: at least two finite times, from t_start to t_end, strictly monotone in
+/// the run's direction (a repeated time is a zero step; a step backwards runs the dynamics the
+/// wrong way).
+inline void require_explicit_times(const char* who, const std::vector<double>& times,
+                                   double t_start, double t_end) {
+  const std::string w(who);
+  require(times.size() >= 2 && times.front() == t_start && times.back() == t_end,
+          w + ": explicit times must run from t_start to t_end (" + number(t_start) + " -> " +
+              number(t_end) + ")");
+  const double dir = t_end > t_start ? 1.0 : -1.0;
+  for (std::size_t i = 1; i < times.size(); ++i) {
+    require(std::isfinite(times[i]), w + ": explicit time " + std::to_string(i) +
+                                         " is not finite (" + number(times[i]) + ")");
+    require(dir * (times[i] - times[i - 1]) > 0,
+            w + ": explicit times must be strictly " + (dir > 0 ? "increasing" : "decreasing") +
+                " from t_start to t_end; time " + std::to_string(i) + " (" + number(times[i]) +
+                ") follows " + number(times[i - 1]));
+  }
+}
+
+}  // namespace detail
+
 /// steps + 1 times from t_start to t_end. rho is used by edm_rho only.
 template <process P>
 std::vector<double> make_time_grid(const P& p, grid_kind kind, double t_start, double t_end,
                                    long steps, double rho = 7.0) {
   const auto range = " (" + std::to_string(t_start) + " -> " + std::to_string(t_end) + ")";
-  detail::require(steps >= 1, "time_grid: steps must be >= 1 (" + std::to_string(steps) + ")");
+  detail::require_grid_steps("time_grid", steps);
   detail::require(std::isfinite(t_start) && std::isfinite(t_end) && t_start != t_end,
                   "time_grid: need finite t_start != t_end" + range);
   const double n = double(steps);

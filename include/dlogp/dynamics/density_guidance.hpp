@@ -28,6 +28,7 @@
 #include "dlogp/core/concepts.hpp"
 #include "dlogp/core/normal_quantile.hpp"
 #include "dlogp/core/status.hpp"
+#include "dlogp/core/time_direction.hpp"
 #include "dlogp/divergence/divergence.hpp"
 #include "dlogp/divergence/exact.hpp"
 #include "dlogp/error.hpp"
@@ -207,6 +208,8 @@ class dg_ode {
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;
+  /// Sampling only (core/time_direction.hpp): integrate() refuses t_end > t_start.
+  static constexpr dynamics_direction direction{time_direction::reverse, "dg_ode", "pf_ode"};
 
   dg_ode(const Model& model, Process process, dg_ode_options options = {})
       : model_(&model),
@@ -313,6 +316,8 @@ class dg_sde {
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;
+  /// Sampling only (core/time_direction.hpp): integrate() refuses t_end > t_start.
+  static constexpr dynamics_direction direction{time_direction::reverse, "dg_sde", "forward_sde"};
 
   dg_sde(const Model& model, Process process, dg_sde_options options = {})
       : model_(&model),

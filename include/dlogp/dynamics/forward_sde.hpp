@@ -7,6 +7,7 @@
 
 #include "dlogp/core/column_ops.hpp"
 #include "dlogp/core/concepts.hpp"
+#include "dlogp/core/time_direction.hpp"
 #include "dlogp/divergence/divergence.hpp"
 
 namespace dlogp {
@@ -16,6 +17,9 @@ class forward_sde {
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;
+  /// The noising process (core/time_direction.hpp): integrate() refuses t_end < t_start.
+  static constexpr dynamics_direction direction{time_direction::forward, "forward_sde",
+                                                "reverse_sde"};
 
   forward_sde(const Model& model, Process process, divergence_options divergence = {})
       : model_(&model), process_(std::move(process)), div_(model, divergence) {}

@@ -17,6 +17,7 @@
 
 #include "dlogp/core/column_ops.hpp"
 #include "dlogp/core/concepts.hpp"
+#include "dlogp/core/time_direction.hpp"
 #include "dlogp/divergence/divergence.hpp"
 #include "dlogp/error.hpp"
 
@@ -125,6 +126,10 @@ class general_dynamics {
   using S = scalar_type;
   static constexpr int form = detail::diffusion_form<Diffusion>::value;
   static constexpr bool stochastic = form > 0;
+  /// An SDE runs in reverse time (dW-bar, MATH §3.5); an ODE both ways (core/time_direction.hpp).
+  static constexpr dynamics_direction direction =
+      stochastic ? dynamics_direction{time_direction::reverse, "general_sde", "forward_sde"}
+                 : dynamics_direction{time_direction::any, "general_ode", "pf_ode"};
   static constexpr bool drift_takes_score = detail::drift_with_score<Drift, S>;
 
   static_assert(form >= 0,

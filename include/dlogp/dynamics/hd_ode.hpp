@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "dlogp/core/concepts.hpp"
+#include "dlogp/core/time_direction.hpp"
 #include "dlogp/divergence/divergence.hpp"
 #include "dlogp/dynamics/general.hpp"
 
@@ -19,6 +20,8 @@ class hd_ode {
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;
+  /// Sampling only (core/time_direction.hpp): integrate() refuses t_end > t_start.
+  static constexpr dynamics_direction direction{time_direction::reverse, "hd_ode", "pf_ode"};
 
   hd_ode(const Model& model, Process process, divergence_options divergence = {})
       : model_(&model), process_(std::move(process)), div_(model, divergence) {}

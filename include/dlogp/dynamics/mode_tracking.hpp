@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "dlogp/core/concepts.hpp"
+#include "dlogp/core/time_direction.hpp"
 #include "dlogp/dynamics/general.hpp"
 #include "dlogp/error.hpp"
 
@@ -36,6 +37,8 @@ class mode_tracking {
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;
+  /// Sampling only (core/time_direction.hpp): integrate() refuses t_end > t_start.
+  static constexpr dynamics_direction direction{time_direction::reverse, "mode_tracking", "pf_ode"};
 
   /// `t` is the time of the fixed x_t: integrate from t_start = t down to t_end < t, with the
   /// trajectories' x_t as the start state.
@@ -53,6 +56,16 @@ class mode_tracking {
   const Model& model() const { return *model_; }
   /// The time t of the fixed x_t.
   double anchor_time() const { return t_; }
+
+  /// Checked by integrate() before any work: the run starts at or below the anchor time (a
+  /// later time inside the run would otherwise be refused mid-run by rate()).
+  void check_times(double t_start, double t_end) const {
+    const double slack = 1e-12 * std::max(1.0, std::abs(t_));
+    const double latest = std::max(t_start, t_end);
+    detail::require(latest <= t_ + slack, "mode_tracking: time " + detail::number(latest) +
+                                              " is after the anchor time " + detail::number(t_) +
+                                              " (integrate from t down)");
+  }
 
   /// v = sigma_t^2 - a^2 sigma_s^2 (clamped at 0: rounding near s = t) and a = alpha_t/alpha_s.
   void posterior_coefficients(double s, double& a, double& v) const {

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "dlogp/core/concepts.hpp"
+#include "dlogp/core/time_direction.hpp"
 
 namespace dlogp {
 
@@ -14,6 +15,8 @@ class reverse_sde {
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;
+  /// Sampling only (core/time_direction.hpp): integrate() refuses t_end > t_start.
+  static constexpr dynamics_direction direction{time_direction::reverse, "reverse_sde", "forward_sde"};
 
   reverse_sde(const Model& model, Process process)
       : model_(&model), process_(std::move(process)) {}

@@ -161,13 +161,10 @@ pc_result<S> predictor_corrector(const M& model, const P& process,
                                                 std::to_string(opt.corrector_steps) + ")");
   std::vector<double> times;
   if (!opt.times.empty()) {
+    detail::require_explicit_times("pc", opt.times, t_start, t_end);
     times = opt.times;
-    detail::require(times.size() >= 2 && times.front() == t_start && times.back() == t_end,
-                    "pc: explicit times must run from t_start to t_end");
-    for (std::size_t i = 1; i < times.size(); ++i)
-      detail::require(times[i] < times[i - 1], "pc: explicit times must decrease");
   } else {
-    detail::require(opt.steps >= 1, "pc: steps must be >= 1 (" + std::to_string(opt.steps) + ")");
+    detail::require_grid_steps("pc", opt.steps);
     times = make_time_grid(process, opt.grid, t_start, t_end, opt.steps);
   }
   const long n_steps = long(times.size()) - 1, n_corr = opt.corrector_steps;

@@ -74,7 +74,8 @@ struct dopri5 {
           ei *= h;
           const double sc =
               atol + rtol * std::max(std::abs(double(X(i, j))), std::abs(double(Xn(i, j))));
-          sx += (ei / sc) * (ei / sc);
+          const double r = detail::error_ratio(ei, sc);
+          sx += r * r;
         }
         err = std::max(err, std::sqrt(sx / double(X.rows())));
         if (ctx.track_logp) {
@@ -83,7 +84,7 @@ struct dopri5 {
           el *= h;
           const double sc =
               atol + rtol * std::max(std::abs(double(L(j))), std::abs(double(Ln(j))));
-          err = std::max(err, std::abs(el) / sc);
+          err = std::max(err, detail::error_ratio(std::abs(el), sc));
         }
       }
       if (!std::isfinite(err)) err = std::numeric_limits<double>::infinity();

@@ -10,6 +10,7 @@
 //     one step of size dt: X += dt drift + sqrt|dt| noise_x, ell += dt dL + sqrt|dt| noise_l.
 // Both also give `long dimension() const` and `const Process& process() const`.
 #include <concepts>
+#include <limits>
 
 #include "dlogp/core/types.hpp"
 
@@ -43,4 +44,17 @@ concept adaptive_scheme = S::adaptive;
 template <class S>
 concept stochastic_scheme = S::stochastic;
 
+namespace detail {
+
+/// One term e / sc of an adaptive scheme's scaled error, sc = atol + rtol |x|. With atol = 0
+/// (pure relative accuracy, a valid choice) sc is 0 where x is exactly 0, and e / sc would be
+/// 0 / 0 = NaN. The limit sc -> 0+ decides: an error of exactly 0 is no error at all (0), any
+/// other error is infinitely large against a scale of 0 (inf: reject, or an underflowing step,
+/// never a NaN step size). For sc > 0 it is e / sc, bit for bit.
+inline double error_ratio(double e, double sc) {
+  if (sc > 0) return e / sc;
+  return e == 0 ? 0.0 : std::numeric_limits<double>::infinity();
+}
+
+}  // namespace detail
 }  // namespace dlogp
