@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <dlogp/core/threads.hpp>
+
 #include "arrays.hpp"
 #include "methods/registry.hpp"
 #include "output.hpp"
@@ -107,6 +109,10 @@ inline cli_options parse_arguments(const std::vector<std::string>& args) {
       }
       if (used != v.size() || t < 0 || t > 4096)
         throw cli_error(a, "must be an integer from 0 (all cores) to 4096 (got \"" + v + "\")");
+      // Checked now, not when OpenMP would start them: libgomp exits the process when it cannot.
+      if (const int can = usable_threads(int(t)); can < t)
+        throw cli_error(a, "this system cannot start " + v + " threads (" + std::to_string(can) +
+                               " could be started); ask for fewer");
       o.threads = int(t);
     } else if (a == "--progress") {
       no_value();

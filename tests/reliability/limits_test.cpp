@@ -67,6 +67,27 @@ TEST_CASE("limits: hostile specs are refused in bounded time and memory", "[cli]
   fs::remove_all(dir);
 }
 
+TEST_CASE("limits: more threads than the system can start is exit 2, never libgomp's exit", "[cli][limits]") {
+  if (!address_limits_work) return;
+  // Under a 400 MB address space, 4000 thread stacks cannot be mapped: libgomp would print its
+  // own message and exit(1); dlogp-run finds out first.
+  const fs::path dir = scratch_dir("limits-threads");
+  run_options low_memory;
+  low_memory.address_space_bytes = 400L << 20;
+  const std::string spec =
+      R"({"model": {"type": "gmm", "weights": [1], "means": [[0]], "variances": [1]}, "process": {"type": "vp"}, "method": "pf-ode-encode", "n": 4})";
+  const auto r = run_program(DLOGP_RUN_EXE, {"-", "--threads", "4000"}, spec, dir, low_memory);
+  INFO(r.err);
+  CHECK_FALSE(r.signaled);
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::StartsWith("[dlogp.cli] --threads: this system cannot start 4000 threads"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  const auto ok = run_program(DLOGP_RUN_EXE, {"-", "--threads", "2"}, spec, dir, low_memory);
+  CHECK(ok.code == 0);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("limits: control characters in keys and names are escaped; the error stays one line", "[cli][limits]") {
   const fs::path dir = scratch_dir("limits-ctl");
   const std::string spec =

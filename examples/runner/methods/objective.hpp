@@ -29,6 +29,7 @@
 
 #include <dlogp/analysis/score_matching.hpp>
 #include <dlogp/config.hpp>
+#include <dlogp/core/threads.hpp>
 
 #include "../output.hpp"
 #include "common.hpp"
@@ -142,7 +143,7 @@ inline run_output run_objective(const run_context& ctx) {
   std::vector<std::vector<sm_estimate>> est(n_obj, std::vector<sm_estimate>(std::size_t(N)));
   std::exception_ptr failure;
 #if DLOGP_HAS_OPENMP
-  const int nt = ctx.threads > 0 ? ctx.threads : omp_get_max_threads();
+  const int nt = threads_for_chunks(ctx.threads, omp_get_max_threads(), N);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
 #endif
   for (long j = 0; j < N; ++j) {
