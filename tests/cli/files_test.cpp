@@ -12,6 +12,7 @@
 #include <dlogp/io/safetensors.hpp>
 
 #include "../../examples/runner/app.hpp"
+#include "io/support.hpp"
 #include "support/cli_run.hpp"
 
 using namespace dlogp;
@@ -21,16 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct folder {
-  fs::path dir;
-  explicit folder(const std::string& name)
-      : dir(fs::temp_directory_path() / ("dlogp-cli-files-" + std::to_string(::getpid()) + "-" + name)) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~folder() { fs::remove_all(dir); }
-  std::string operator/(const std::string& f) const { return (dir / f).string(); }
-};
+// Scratch folders: "cli-" names keep them apart from the io tests' own.
+using folder = dlogp::test::io::scratch_folder;
 
 // Five 2-D points (rows), the third with a NaN.
 const std::vector<double> points = {-2.1, 0.3, 1.7, 0.9, 0.5, std::nan(""), 0.0, -2.4, 2.2, 1.1};
@@ -45,7 +38,7 @@ json results_without(const cli_run& r, const char* key) {
 }  // namespace
 
 TEST_CASE("cli files: x_start from .npy and safetensors equals the inline points bit for bit", "[cli][files]") {
-  const folder f("points");
+  const folder f("cli-points");
   write_npy(f / "p.npy", {5, 2}, points.data());
   write_npy(f / "p4.npy", {5, 2, 1, 1}, points.data());  // (N, C, H, W) with C H W = D
   std::vector<float> as_float(points.begin(), points.end());
@@ -78,7 +71,7 @@ TEST_CASE("cli files: x_start from .npy and safetensors equals the inline points
 }
 
 TEST_CASE("cli files: a mixture file equals the inline mixture bit for bit", "[cli][files]") {
-  const folder f("model");
+  const folder f("cli-model");
   const auto inline_run = run_spec_text(spec(gmm2, encode + ", \"x_start\": [[0.5, -0.5], [1.5, 2.0]]"));
   REQUIRE(inline_run.code == 0);
   const run_spec s = parse_spec(spec(gmm2, encode), build_info::everything(), 0);
@@ -95,7 +88,7 @@ TEST_CASE("cli files: a mixture file equals the inline mixture bit for bit", "[c
 }
 
 TEST_CASE("cli files: relative paths are relative to the spec's folder", "[cli][files]") {
-  const folder f("relative");
+  const folder f("cli-relative");
   write_npy(f / "p.npy", {5, 2}, points.data());
   std::ofstream(f / "spec.json") << spec(gmm2, encode + R"(, "x_start": {"file": "p.npy"})");
   const auto r = run_args({f / "spec.json"});  // the working directory is elsewhere
@@ -107,7 +100,7 @@ TEST_CASE("cli files: relative paths are relative to the spec's folder", "[cli][
 }
 
 TEST_CASE("cli files: --arrays writes the results as .npy files equal to the JSON output", "[cli][files]") {
-  const folder f("arrays");
+  const folder f("cli-arrays");
   const std::string s = spec(gmm2, R"("process": {"type": "vp"}, "method": "pf-ode", "n": 6, "seed": 3,
       "solver": {"max_steps": 40}, "record": {"every": 5})");
   const auto json_run = run_spec_text(s);
@@ -152,7 +145,7 @@ TEST_CASE("cli files: --arrays writes the results as .npy files equal to the JSO
 }
 
 TEST_CASE("cli files: a failed run leaves an --arrays folder as it was", "[cli][files]") {
-  const folder f("arrays-fail");
+  const folder f("cli-arrays-fail");
   // An invalid spec is refused before the folder is made; an existing folder keeps its files.
   const auto bad = run_spec_text("{}", {"--arrays", f / "new"});
   CHECK(bad.code == 2);
@@ -196,7 +189,7 @@ TEST_CASE("cli files: quantised data give bits per dimension; dequantisation sta
 }
 
 TEST_CASE("cli files: bad data and model files are refused with one line naming the key", "[cli][files]") {
-  const folder f("bad");
+  const folder f("cli-bad");
   write_npy(f / "d3.npy", {4, 3}, std::vector<double>(12, 0.0).data());
   write_npy(f / "ints.npy", {4, 2}, std::vector<std::int64_t>(8, 0).data());
   write_npy(f / "flat.npy", {8}, std::vector<double>(8, 0.0).data());
