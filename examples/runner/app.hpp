@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <dlogp/core/threads.hpp>
+#include <dlogp/model/check_score_model.hpp>
 
 #include "arrays.hpp"
 #include "methods/registry.hpp"
@@ -37,7 +38,7 @@ struct cli_options {
   std::string arrays;  ///< --arrays DIR; empty: results in the JSON document
   int threads = 0;     ///< 0: OpenMP's default
   std::optional<bool> progress;  ///< unset: when stderr is a terminal
-  bool help = false, version = false, schema = false, check = false;
+  bool help = false, version = false, schema = false, check = false, check_model = false;
 };
 
 inline std::string usage() {
@@ -51,6 +52,7 @@ inline std::string usage() {
          "       dlogp-run - ...            read the spec from stdin\n"
          "       dlogp-run --schema         print the JSON schema of the spec\n"
          "       dlogp-run --check SPEC     validate only; print the spec with its defaults\n"
+         "       dlogp-run --check-model SPEC  compare the model's members with finite differences\n"
          "       dlogp-run --help | --version\n"
          "\n"
          "Runs one method on a Gaussian-mixture model and writes one JSON document (stdout or\n"
@@ -73,7 +75,7 @@ inline std::string usage() {
 
 inline cli_options parse_arguments(const std::vector<std::string>& args) {
   static const std::vector<std::string> known = {"--output", "--arrays", "--threads", "--progress", "--no-progress",
-                                                 "--help",   "--version", "--schema",  "--check"};
+                                                 "--help",   "--version", "--schema",  "--check", "--check-model"};
   cli_options o;
   bool have_spec = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -128,6 +130,9 @@ inline cli_options parse_arguments(const std::vector<std::string>& args) {
       o.schema = true;
     } else if (a == "--check") {
       o.check = true;
+    } else if (a == "--check-model") {
+      no_value();
+      o.check_model = true;
     } else if (a.size() > 1 && a[0] == '-') {
       const std::string guess = closest(a, known);
       throw cli_error(a, "unknown option" + (guess.empty() ? std::string(" (see dlogp-run --help)")
@@ -287,6 +292,37 @@ inline bool answer_query(const cli_options& opt, std::ostream& out) {
   return true;
 }
 
+/// --check-model: check_score_model on the spec's model at its start points (x_start, else n
+/// draws from the model at t_min, at most 16 points) as one JSON document. Exit 0 when every
+/// member agrees with finite differences of the one below it, 3 when one does not.
+inline int check_model(const run_spec& spec, std::ostream& out) {
+  const long n = std::min<long>(spec.n, 16);
+  matrix<double> points(spec.dimension(), n);
+  if (spec.x_start_given) {
+    long used = 0;  // finite rows only: a NaN row has nothing to check
+    for (long j = 0; j < spec.x_start.cols() && used < n; ++j)
+      if (spec.x_start.col(j).allFinite()) points.col(used++) = spec.x_start.col(j);
+    points.conservativeResize(Eigen::NoChange, std::max<long>(used, 1));
+    if (used == 0) spec.model->sample(spec.process.t_min(), spec.seed, 0, points);
+  } else {
+    spec.model->sample(spec.process.t_min(), spec.seed, 0, points);
+  }
+  const score_model_report r = check_score_model(*spec.model, spec.process, points);
+  json doc = json::object();
+  doc["dlogp_version"] = version_string;
+  doc["points"] = points.cols();
+  doc["times"] = r.times;
+  json checks = json::array();
+  for (const auto& c : r.checks)
+    checks.push_back(json{{"check", c.name}, {"max_abs_error", number_or_null(c.max_abs_error)},
+                          {"max_rel_error", number_or_null(c.max_rel_error)}, {"fd_step", c.fd_step},
+                          {"worst_error_over_tolerance", number_or_null(c.worst_ratio)}, {"passed", c.passed}});
+  doc["checks"] = std::move(checks);
+  doc["passed"] = r.passed();
+  out << doc.dump(2) << "\n";
+  return r.passed() ? exit_ok : exit_not_ok;
+}
+
 /// The whole program. `err_is_tty` decides the default of --progress.
 inline int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err,
                    bool err_is_tty) {
@@ -306,6 +342,14 @@ inline int run_cli(const std::vector<std::string>& args, std::istream& in, std::
   if (opt.check) {
     out << spec.filled.dump(2) << "\n";
     return exit_ok;
+  }
+  if (opt.check_model) {
+    int code = exit_ok;
+    if (const failure f = catch_run_errors([&] { code = check_model(spec, out); })) {
+      err << f.line << "\n";
+      return f.code;
+    }
+    return code;
   }
 
   // The output target is checked (and its temporary file made) before the run, but only once the

@@ -408,3 +408,22 @@ TEST_CASE("cli run: shards written in order are the whole run's results (dlogp-r
   }
   CHECK(count >= 10);
 }
+
+TEST_CASE("cli run: --check-model compares the model's members with finite differences", "[cli][unit]") {
+  const auto r = run_args({"--check-model", "-"}, spec(gmm2, R"("process": {"type": "vp"}, "method": "pf-ode", "n": 3, "seed": 2)"));
+  REQUIRE(r.code == 0);
+  CHECK(r.err.empty());
+  const json d = r.doc();
+  CHECK(d["passed"] == true);
+  CHECK(d["points"] == 3);
+  std::vector<std::string> names;
+  for (const auto& c : d["checks"]) {
+    names.push_back(c["check"].get<std::string>());
+    CHECK(c["passed"] == true);
+    CHECK(c["worst_error_over_tolerance"].get<double>() <= 1.0);
+  }
+  // The mixture has every optional member: score, Laplacian, Hessian (and its symmetry), grad Laplacian.
+  CHECK(names.size() == 5);
+  const auto bad = run_args({"--check-model", "-"}, "{}");
+  CHECK(bad.code == 2);
+}
