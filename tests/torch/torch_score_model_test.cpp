@@ -86,6 +86,30 @@ TEMPLATE_TEST_CASE("torch_score_model: a traced MLP agrees with dlogp's MLP on t
   }
 }
 
+TEMPLATE_TEST_CASE("torch_score_model: the exact divergence by reverse passes equals dlogp's MLP's Jacobian trace",
+                   "[unit]", float, double) {
+  using S = TestType;
+  const dlogp::vp_process vp;
+  const dlogp::torch_score_model<S, dlogp::vp_process> torch_model(
+      model_dir() + (std::is_same_v<S, float> ? "/mlp_traced_f32.pt" : "/mlp_traced_f64.pt"), 8, vp,
+      dlogp::parametrisation::epsilon);
+  const auto loaded = dlogp::load_mlp<S>(model_dir() + "/mlp.safetensors");
+  const dlogp::mlp_score_model<S> ref(loaded.network, vp, dlogp::parametrisation::epsilon);
+  const dlogp::matrix<S> X = random_matrix<S>(8, 6, 4);
+  // As above: the same sums in another order, a few ulps of magnitudes O(10) over sigma; the
+  // trace adds D = 8 such entries.
+  const double tol = std::is_same_v<S, float> ? 1e-4 : 1e-12;
+  for (double t : {0.01, 0.3, 1.0}) {
+    INFO("t = " << t);
+    dlogp::matrix<S> s1, s2;
+    dlogp::vector<S> l1, l2;
+    torch_model.score_and_laplacian(t, X, s1, l1);
+    ref.score_and_laplacian(t, X, s2, l2);
+    CHECK(max_abs_diff(s1, s2) <= tol * (1 + s2.cwiseAbs().maxCoeff()));
+    CHECK(max_abs_diff(l1, l2) <= 8 * tol * (1 + l2.cwiseAbs().maxCoeff()));
+  }
+}
+
 TEMPLATE_TEST_CASE("torch_score_model: a scripted Gaussian epsilon model gives the exact score",
                    "[ground-truth]", float, double) {
   using S = TestType;

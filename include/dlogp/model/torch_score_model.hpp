@@ -13,17 +13,23 @@
 // (trace once per scalar type); scripted modules usually work in both.
 // Layout: a column-major D x N dlogp matrix is a row-major [N, D] tensor, so inputs are passed
 // to torch without a copy, and the output is copied once.
+// The exact divergence (score_and_laplacian) takes one forward pass and D reverse passes over
+// the whole batch: the gradient of sum_j y_ji is row i of every sample's Jacobian, so its
+// entry i is that Jacobian's diagonal entry (about 1 + 2 D evaluations). This needs what every
+// score model needs anyway: samples in a batch do not interact (no batch statistics).
 // JVPs (score_jvp) use reverse mode twice (the "double-vjp" trick: J v = d/du <J^T u, v>),
-// about 3 evaluations; the exact divergence then costs about 3 D evaluations.
+// about 3 evaluations; Hutchinson probes go through them.
 // Thread safety: inference on one module from several threads is supported by TorchScript;
 // gradient mode is disabled per call (thread-local guard). Torch's own intra-op threads add to
-// the driver's OpenMP threads: set torch::set_num_threads(1) when the driver runs threads.
+// the driver's OpenMP threads: call torch::set_num_threads(1) (declared by this header's
+// includes) when the driver runs threads.
 // libtorch includes glog, whose CHECK macro clashes with test frameworks' CHECK (Catch2):
 // include this header first and #undef CHECK before the framework (tests/torch does).
 // Determinism across batch sizes is whatever torch gives (its GEMMs may use a different
 // summation order for different N): this adapter does not promise bit-identical columns.
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/script.h>
+#include <torch/utils.h>
 
 #include <algorithm>
 #include <string>
@@ -75,6 +81,28 @@ class torch_score_model {
     torch::NoGradGuard no_grad;
     const torch::Tensor y = forward(t, input(X));
     copy_out(y, X.cols(), out);
+    combine(c, X, out);
+  }
+
+  /// S = s(t, X) and lap = div s per column, exactly (see the top: D reverse passes).
+  void score_and_laplacian(double t, const matrix<S>& X, matrix<S>& out, vector<S>& lap) const {
+    detail::require_dimension(dimension_, X.rows(), "torch_score_model: rows of X");
+    const auto c = to_score_coefficients(kind_, process_, t);
+    const long N = X.cols();
+    torch::AutoGradMode grad_on(true);
+    const torch::Tensor x = input(X).detach().clone().requires_grad_(true);
+    const torch::Tensor y = forward(t, x);
+    copy_out(y.detach(), N, out);  // checks the shape before the passes index it
+    torch::Tensor trace = torch::zeros({N}, torch::TensorOptions().dtype(dtype()));
+    for (long i = 0; i < dimension_; ++i) {
+      const auto g = torch::autograd::grad({y.select(1, i).sum()}, {x}, {}, /*retain_graph=*/i + 1 < dimension_,
+                                           /*create_graph=*/false, /*allow_unused=*/true);
+      if (g[0].defined()) trace += g[0].select(1, i);
+    }
+    const torch::Tensor tr = trace.contiguous();
+    // s = a net + b x: div s = a tr(J_net) + b D.
+    lap.resize(N);
+    for (long j = 0; j < N; ++j) lap(j) = S(c.scale) * tr.data_ptr<S>()[j] + S(c.shift * double(dimension_));
     combine(c, X, out);
   }
 
