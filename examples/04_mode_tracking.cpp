@@ -1,5 +1,6 @@
 // The most likely clean point given a noisy one: the mode-tracking ODE follows argmax p(x_s | x_t)
-// exactly; the HD-ODE is its cheap approximation; the PF-ODE lands elsewhere (GROUND_TRUTH M1-M7).
+// exactly; the HD-ODE is its cheap approximation; the PF-ODE lands elsewhere
+// (docs/ground-truth.md, M1-M7).
 #include <cstdio>
 #include <dlogp/dlogp.hpp>
 

@@ -83,7 +83,7 @@ vec encode(const model_t& m, const mat& X0, dlogp::divergence_options div, std::
   return prior - r.log_p;
 }
 
-/// Bits per dimension for data quantised into bins of width 1/128 (MATH §7).
+/// Bits per dimension for data quantised into bins of width 1/128 (docs/notation.md §7).
 double bpd(double logp) { return -(logp + D * std::log(1.0 / 128.0)) / (D * std::numbers::ln2); }
 
 /// x = (u + U) / 128 - 1 with U uniform in (0, 1] keyed by (seed, id, purpose::data).
@@ -230,8 +230,8 @@ int main(int argc, char** argv) {
   std::printf("reverse SDE samples: augmented log p = %.1f, PF-ODE encoding = %.1f (means)  [%.0f s]\n",
               sde.log_p.cast<double>().mean(), sde_enc.cast<double>().mean(), seconds_since(t0));
 
-  // The forward ELBO of the same samples: augmented forward SDE (MATH §3.3) averaged over K
-  // noise paths, ELBO = E[log p_T(x_T) - ell_T] with ell_{t_min} = 0.
+  // The forward ELBO of the same samples: augmented forward SDE (docs/notation.md §3.3) averaged
+  // over K noise paths, ELBO = E[log p_T(x_T) - ell_T] with ell_{t_min} = 0.
   t0 = std::chrono::steady_clock::now();
   mat X_rep(D, n_samp * K);
   for (long k = 0; k < K; ++k) X_rep.middleCols(k * n_samp, n_samp) = sde.x;

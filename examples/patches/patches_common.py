@@ -12,7 +12,7 @@ import torch
 
 PATCH = 16
 D = PATCH * PATCH
-# VP process as in dlogp::vp_process defaults (MATH.md §1).
+# VP process as in dlogp::vp_process defaults (docs/notation.md §1).
 BETA_MIN, BETA_MAX, T_MIN, T_MAX = 0.1, 20.0, 1e-3, 1.0
 # Fraction of each image's width (from the left) used for training; the rest is held out.
 TRAIN_FRACTION = 0.8
@@ -76,7 +76,7 @@ def cut_patches(imgs, n_total, split, seed):
 def to_model_units(u8, noise):
     """Uniform dequantisation: x = ((u + noise) / 256) * 2 - 1, noise in [0, 1).
 
-    The bin width in model units is therefore 2/256 (used for bits/dim, MATH §7).
+    The bin width in model units is therefore 2/256 (used for bits/dim, docs/notation.md §7).
     """
     return (u8.astype(np.float64) + noise) / 128.0 - 1.0
 

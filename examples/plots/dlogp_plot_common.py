@@ -32,7 +32,7 @@ def run(runner, spec, allow_failed=False):
 
 
 def vp_alpha_sigma2(t, beta_min=0.1, beta_max=20.0):
-    """VP process (MATH.md section 1): alpha_t, sigma_t^2."""
+    """VP process (docs/notation.md section 1): alpha_t, sigma_t^2."""
     t = np.asarray(t, dtype=float)
     log_alpha = -0.25 * t * t * (beta_max - beta_min) - 0.5 * t * beta_min
     alpha = np.exp(log_alpha)

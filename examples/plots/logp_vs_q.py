@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""log p_0 against the density-guidance quantile q (DG-ODE, GROUND_TRUTH T1 in dimension 64):
+"""log p_0 against the density-guidance quantile q (DG-ODE, docs/ground-truth.md T1 in
+dimension 64):
 Gaussian data N(0, diag c_i^2), EDM from sigma = 80 to 0.002, Heun on the rho = 7 grid. Each
 path's log p changes by sum_i (1/2) ln((c_i^2 + T^2)/(c_i^2 + sigma_min^2)) + sqrt(2D)
 Phi^-1(q) ln(T / sigma_min); q above ~0.6 is infeasible for typical x_T (eta_blowup).

@@ -44,7 +44,7 @@ inline const node& spec_schema() {
                                         key("t_max", pos("Largest time (T).").def(1.0))});
     };
     const node process = variant_node(
-        "The forward (noising) process x_t = alpha_t x_0 + sigma_t eps (MATH.md section 1).", "type", "process type",
+        "The forward (noising) process x_t = alpha_t x_0 + sigma_t eps (docs/notation.md section 1).", "type", "process type",
         {{"vp", vp_like("vp", "Variance preserving, linear beta.")},
          {"sub-vp", vp_like("sub-vp", "Sub-VP, linear beta.")},
          {"ve", object_node("Variance exploding, geometric sigma.",
@@ -83,14 +83,14 @@ inline const node& spec_schema() {
                                .def("multistep"))});
 
     const node divergence = object_node(
-        "Divergence of the score for the log-density rate (MATH.md section 6).",
+        "Divergence of the score for the log-density rate (docs/notation.md section 6).",
         {key("type", string_node("exact trace or Hutchinson's estimator.", {"exact", "hutchinson"}, "divergence type")
                          .def("exact")),
          key("probes", integer_node("Hutchinson: probes per evaluation.").at_least(1).at_most(1e6).def(1)),
          key("probe", string_node("Hutchinson: probe distribution.", {"rademacher", "gaussian"}, "probe").def("rademacher"))});
 
     const node guidance = object_node(
-        "Density guidance (dg-ode, dg-sde; MATH.md section 5).",
+        "Density guidance (dg-ode, dg-sde; docs/notation.md section 5).",
         {key("q", number_node("Target quantile of log p_0; 0.5 is the PF-ODE.").above(0).below(1).def(0.5)),
          key("noise", number_node("dg-sde: noise amplitude phi_tilde inside noise_window (noise phi P dW with phi = phi_tilde g, 0 outside the window).").at_least(0).def(0.0)),
          key("noise_window", array_node("dg-sde: closed interval [t_lo, t_hi] of times where the noise is on, t_lo < t_hi.", time("Time."))

@@ -1,5 +1,5 @@
 #pragma once
-// The high-density sampler (MATH §4.2, Algorithm 1 of the first paper) as one call:
+// The high-density sampler (docs/notation.md §4.2, Algorithm 1 of the first paper) as one call:
 //   x_T ~ prior (or given) -> PF-ODE or augmented reverse SDE from T to a threshold t_thr
 //   -> HD-ODE from t_thr to t_min,
 // with log p tracked through both phases and the statistics of both summed per trajectory.
@@ -32,8 +32,9 @@ namespace dlogp {
 
 /// Dynamics of the first phase (T -> t_thr).
 enum class first_phase_kind {
-  pf_ode,       ///< deterministic; log p by the instantiated change of variables (MATH §3.1)
-  reverse_sde,  ///< stochastic, Euler-Maruyama; log p by the augmented SDE (MATH §3.2)
+  pf_ode,       ///< deterministic; log p by the instantiated change of variables
+                ///< (docs/notation.md §3.1)
+  reverse_sde,  ///< stochastic, Euler-Maruyama; log p by the augmented SDE (docs/notation.md §3.2)
 };
 
 /// Runtime choice of an ODE scheme for a phase.
@@ -204,7 +205,7 @@ integration_result<S> sample_high_density(const Model& model, const Process& pro
 }
 
 /// Algorithm 1 from the prior: x_T = sigma_T z (z from random_stream(seed, id, prior)) and
-/// log p_T = the prior log density N(0, sigma_T^2 I) (MATH §1).
+/// log p_T = the prior log density N(0, sigma_T^2 I) (docs/notation.md §1).
 template <score_model Model, process Process, class S = scalar_of<Model>>
 integration_result<S> sample_high_density(const Model& model, const Process& process, long n,
                                           const high_density_options& opt,

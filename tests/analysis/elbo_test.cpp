@@ -15,8 +15,8 @@ using namespace dlogp;
 
 namespace {
 
-// GROUND_TRUTH S4: data N(0, tau2), VP linear, model score -(1 + delta) x / P_t, x_0 = 0.8 at
-// t0 = 1e-3, forward to T = 1 with the prior pi = p_T = N(0, P_T). The model SDE's marginals
+// docs/ground-truth.md S4: data N(0, tau2), VP linear, model score -(1 + delta) x / P_t, x_0 = 0.8
+// at t0 = 1e-3, forward to T = 1 with the prior pi = p_T = N(0, P_T). The model SDE's marginals
 // are q_t = N(0, V_t), dV/dt = 2 (f + g^2 (1 + delta) / P) V - g^2, V_T = P_T.
 using namespace test::perturbed_gaussian;
 constexpr double t0 = t_lo, x0 = 0.8;
@@ -63,7 +63,7 @@ struct s4_problem {
 
 TEST_CASE("elbo: the S4 reference quantities", "[ground-truth]") {
   const s4_problem s;
-  // GROUND_TRUTH: log q(x_0) = -2.0383; predicted gap 0.5198 (the h -> 0 limit of the
+  // docs/ground-truth.md S4: log q(x_0) = -2.0383; predicted gap 0.5198 (the h -> 0 limit of the
   // Euler-Maruyama expectation: 0.5329 / 0.5231 at 2000 / 8000 steps, first order).
   CHECK(std::abs(s.q.log_q(t0, x0) - (-2.0383)) <= 5e-5);
   const double e2000 = em_expected(s.p, s.q, 2000).gap, e8000 = em_expected(s.p, s.q, 8000).gap;
@@ -72,7 +72,7 @@ TEST_CASE("elbo: the S4 reference quantities", "[ground-truth]") {
   CHECK(std::abs(em_expected(s.p, s.q, 64000).predicted - 0.5198) <= 5e-4);
 }
 
-TEST_CASE("elbo: forward ELBO gap matches the prediction (GROUND_TRUTH S4)", "[statistical]") {
+TEST_CASE("elbo: forward ELBO gap matches the prediction (docs/ground-truth.md S4)", "[statistical]") {
   // 4000 forward paths, 2000 steps. The ELBO's mean is compared with the exact expectation of
   // the Euler-Maruyama estimate on this grid (carries the O(h) term, 0.013 here) within 3
   // standard errors; the gap prediction along the same kind of paths likewise.
@@ -87,11 +87,11 @@ TEST_CASE("elbo: forward ELBO gap matches the prediction (GROUND_TRUTH S4)", "[s
   const auto pg = predicted_elbo_gap(s.model, s.q, s.p, s.point, 1000, t0, 1.0,
                                      {.seed = 62, .steps = steps});
   INFO("ELBO " << e.mean << " +- " << e.standard_error << ", gap " << gap << " (EM expectation "
-               << em.gap << ", continuous 0.5198, GROUND_TRUTH measured 0.545); predicted gap "
+               << em.gap << ", continuous 0.5198, S4 measured 0.545); predicted gap "
                << pg.estimate[0].mean << " +- " << pg.estimate[0].standard_error
                << " (EM expectation " << em.predicted << ")");
   CHECK(std::abs(gap - em.gap) <= 3 * e.standard_error);
-  // GROUND_TRUTH measured 0.545 with 4000 paths (its own standard error ~0.02).
+  // docs/ground-truth.md S4 measured 0.545 with 4000 paths (its own standard error ~0.02).
   CHECK(std::abs(gap - 0.545) <= 3 * std::hypot(e.standard_error, 0.0206));
   // The ELBO is below log q: the gap is positive by many standard errors.
   CHECK(gap > 10 * e.standard_error);
@@ -107,7 +107,7 @@ TEST_CASE("elbo: S4 at 2000 and 8000 steps with 40k paths", "[statistical][.slow
     const auto em = em_expected(s.p, s.q, steps);
     const double gt = steps == 2000 ? 0.545 : 0.526;
     INFO("steps " << steps << " gap " << gap << " +- " << e.standard_error << " EM expectation "
-                  << em.gap << " GROUND_TRUTH " << gt);
+                  << em.gap << " S4 reference " << gt);
     CHECK(std::abs(gap - em.gap) <= 3 * e.standard_error);
     CHECK(std::abs(gap - gt) <= 3 * std::hypot(e.standard_error, 0.0206));
   }

@@ -14,7 +14,7 @@ using namespace dlogp;
 
 namespace {
 
-/// GROUND_TRUTH T5's 2-D mixture under EDM.
+/// docs/ground-truth.md T5's 2-D mixture under EDM.
 gaussian_mixture<double, edm_process> t5_mixture(edm_process p) {
   matrix<double> mu(2, 3);
   mu << -2.0, 1.5, 0.5, 0.5, -1.0, 2.0;
@@ -37,7 +37,7 @@ struct laplacian_only {
 
 }  // namespace
 
-TEST_CASE("score_alignment: w matches <s, v> at the end (GROUND_TRUTH T5)", "[ground-truth]") {
+TEST_CASE("score_alignment: w matches <s, v> at the end (docs/ground-truth.md T5)", "[ground-truth]") {
   const edm_process p(0.002, 80.0);
   const auto m = t5_mixture(p);
   matrix<double> X(2, 3);
@@ -117,8 +117,8 @@ TEST_CASE("score_alignment: w is the derivative of log p_0 along the latent dire
 TEST_CASE("score_alignment: latent scaling derivative for a zero-mean Gaussian",
           "[ground-truth]") {
   // p_0 = N(0, 0.3 I): p_T = N(0, P_T I), s_T = -x / P_T exactly, so
-  // d/dc log p_0(Psi(c z)) = -(P_T / c) SA (MATH §5.4 with sigma_T^2 = P_T). For this data
-  // Psi(c z) = c A z, log p_0 = const - c^2 |A z|^2_{P_0^{-1}} / 2, the derivative is
+  // d/dc log p_0(Psi(c z)) = -(P_T / c) SA (docs/notation.md §5.4 with sigma_T^2 = P_T). For this
+  // data Psi(c z) = c A z, log p_0 = const - c^2 |A z|^2_{P_0^{-1}} / 2, the derivative is
   // -c |z|^2 / P_T (A^T P_0^{-1} A = P_T^{-1}).
   const edm_process p(0.002, 80.0);
   const auto m = gaussian_mixture<double, edm_process>::isotropic(p, {1.0}, matrix<double>::Zero(4, 1), {0.3});

@@ -185,11 +185,11 @@ TEST_CASE("score_matching: analytic values with more points", "[statistical][.sl
   check_objectives(sm_weighting::likelihood, time_sampling::log_snr_nodes, 10000);
 }
 
-TEST_CASE("score_matching: the ELBO from likelihood-weighted ISM reproduces GROUND_TRUTH S4",
+TEST_CASE("score_matching: the ELBO from likelihood-weighted ISM reproduces docs/ground-truth.md S4",
           "[ground-truth][statistical]") {
   // Data N(0, 0.25) under VP, model score -(1 + 0.3) x / P_t (the exact score perturbed),
-  // x = 0.8 at t0 = 1e-3, prior = the exact p_T = N(0, P_T). GROUND_TRUTH S4: log q(x) = -2.0383
-  // and log q - ELBO = 0.5198, so ELBO = -2.5581 (both rounded to 1e-4).
+  // x = 0.8 at t0 = 1e-3, prior = the exact p_T = N(0, P_T). docs/ground-truth.md S4: log q(x) =
+  // -2.0383 and log q - ELBO = 0.5198, so ELBO = -2.5581 (both rounded to 1e-4).
   const vp_process p;
   matrix<double> mu(1, 1);
   mu << 0.0;
@@ -210,7 +210,7 @@ TEST_CASE("score_matching: the ELBO from likelihood-weighted ISM reproduces GROU
       },
       400);
   const double exact = prior + std::log(p.alpha(T) / p.alpha(t0)) - ism;
-  INFO("ELBO(0.8): quadrature " << exact << ", GROUND_TRUTH -2.0383 - 0.5198 = -2.5581");
+  INFO("ELBO(0.8): quadrature " << exact << ", docs/ground-truth.md S4: -2.0383 - 0.5198 = -2.5581");
   CHECK(std::abs(exact - (-2.0383 - 0.5198)) <= 1e-4);
 
   matrix<double> X(1, 1);
@@ -224,8 +224,9 @@ TEST_CASE("score_matching: the ELBO from likelihood-weighted ISM reproduces GROU
 
   // The same model's DSM excess on data from p_0 = N(0, 0.25): ESM_g2 under the data marginals,
   // (1/2) 0.3^2 int g^2 / P_t dt = 0.5146, the data-averaged ELBO gap (the prior is exact).
-  // MATH §3.6's bias of the reverse-SDE estimate is the same functional under the model's own
-  // marginals q_t: 0.2847 (GROUND_TRUTH S3), a different number (docs/samplers.md).
+  // docs/notation.md §3.6's bias of the reverse-SDE estimate is the same functional under the
+  // model's own marginals q_t: 0.2847 (docs/ground-truth.md S3), a different number
+  // (docs/samplers.md).
   const double esm = 0.5 * 0.09 * time_integral(p, t0, T, [&](double t) { return p.g2(t); },
                                                 [&](double t) { return 1.0 / P(t); }, 400);
   matrix<double> D0(1, 20000);

@@ -38,8 +38,8 @@ em_expectations em_expected(const vp_process& p, const variance_ode_gaussian& q,
   return {ell - logq, pred};
 }
 
-/// The continuous-time prediction (1/2) int g^2 (k - 1/V)^2 V dt (GROUND_TRUTH: 0.2847), by
-/// Simpson on 20000 intervals.
+/// The continuous-time prediction (1/2) int g^2 (k - 1/V)^2 V dt (docs/ground-truth.md S3: 0.2847),
+/// by Simpson on 20000 intervals.
 double predicted_continuous(const vp_process& p, const variance_ode_gaussian& q) {
   auto integrand = [&](double s) {
     const double V = q.variance(s), c = (1 + delta) / P(p, s) - 1 / V;
@@ -70,7 +70,7 @@ struct s3_problem {
 
 TEST_CASE("sde_bias: the S3 reference quantities", "[ground-truth]") {
   const s3_problem s;
-  // GROUND_TRUTH: V(1e-3) = 0.15630, predicted bias 0.2847.
+  // docs/ground-truth.md S3: V(1e-3) = 0.15630, predicted bias 0.2847.
   CHECK(std::abs(s.q.variance(t_lo) - 0.15630) <= 5e-6);
   const double cont = predicted_continuous(s.p, s.q);
   CHECK(std::abs(cont - 0.2847) <= 5e-5);
@@ -82,7 +82,7 @@ TEST_CASE("sde_bias: the S3 reference quantities", "[ground-truth]") {
   CHECK(std::abs((e2000 - cont) / (e4000 - cont) - 2) <= 0.1);
 }
 
-TEST_CASE("sde_bias: measured bias matches the prediction (GROUND_TRUTH S3)", "[statistical]") {
+TEST_CASE("sde_bias: measured bias matches the prediction (docs/ground-truth.md S3)", "[statistical]") {
   // 2000 paths x 4000 steps (the reference used 20k paths; see the [.slow] case). The measured
   // mean is compared with the exact expectation of the Euler-Maruyama estimate on this grid
   // (em_expected, 0.2938), which carries the O(h) term; and that with the continuous 0.2847.
@@ -124,7 +124,7 @@ TEST_CASE("sde_bias: S3 with the reference's 20k paths", "[statistical][.slow]")
   INFO("measured " << r.measured.mean << " +- " << r.measured.standard_error << " EM expectation "
                    << em.measured << " continuous " << cont);
   CHECK(std::abs(r.measured.mean - em.measured) <= 3 * r.measured.standard_error);
-  // GROUND_TRUTH: 0.293 +- 0.005 with this setup.
+  // docs/ground-truth.md S3: 0.293 +- 0.005 with this setup.
   CHECK(std::abs(r.measured.mean - 0.293) <= 3 * std::hypot(r.measured.standard_error, 0.005));
   CHECK(std::abs(r.predicted.mean - em.predicted) <= 3 * r.predicted.standard_error);
 }

@@ -118,8 +118,8 @@ TEST_CASE("cli issue8: dpm schemes count score evaluations as the library docume
 }
 
 TEST_CASE("cli issue8: pf-ode-encode with dpm-solver-3 gives log p_{t_start}(x_start)", "[cli][ground-truth]") {
-  // GROUND_TRUTH GMM1 points at t = 0.3, encoded to T with the exact log p_T there: the error is
-  // the solver's, O(h^3) (about 1e-5 at 100 log-SNR steps over this range).
+  // docs/ground-truth.md GMM1 points at t = 0.3, encoded to T with the exact log p_T there: the
+  // error is the solver's, O(h^3) (about 1e-5 at 100 log-SNR steps over this range).
   const json d = ok_doc(spec(gmm1, R"("process": {"type": "vp"}, "method": "pf-ode-encode", "t_start": 0.3,
       "x_start": [[-1.5], [0.0], [1.0]], "init_logp": "exact",
       "solver": {"scheme": "dpm-solver-3", "steps": 100, "grid": "log-snr"})"));

@@ -1,5 +1,5 @@
 // dlogp-run in-process: the high-density and density-guidance methods (hd-ode, hd-sampler,
-// mode-tracking, dg-ode, dg-sde) against the oracle, GROUND_TRUTH.md and the methods they
+// mode-tracking, dg-ode, dg-sde) against the oracle, docs/ground-truth.md and the methods they
 // reduce to (q = 0.5 is the PF-ODE; a threshold at either end is one of the phases).
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -18,11 +18,11 @@ using namespace dlogp::test;
 
 namespace {
 
-// GROUND_TRUTH's process with t_min = 0, so that the oracle's s -> 0 end is reachable.
+// The process of docs/ground-truth.md with t_min = 0, so that the oracle's s -> 0 end is reachable.
 const std::string vp0 = R"("process": {"type": "vp", "t_min": 0})";
 
-/// A centred Gaussian N(0, diag(c_i^2)) in dimension D as a one-component mixture (GROUND_TRUTH T1
-/// shape: c_i^2 = lo + (hi - lo) (i + 0.5) / D), and the c_i^2.
+/// A centred Gaussian N(0, diag(c_i^2)) in dimension D as a one-component mixture
+/// (docs/ground-truth.md T1 shape: c_i^2 = lo + (hi - lo) (i + 0.5) / D), and the c_i^2.
 std::string diagonal_gaussian(long D, double lo, double hi, std::vector<double>& c2) {
   json mean = json::array(), diag = json::array();
   c2.clear();
@@ -49,7 +49,7 @@ std::vector<double> exact_log_p(const json& filled_spec, double t, const json& r
 
 }  // namespace
 
-TEST_CASE("cli methods: mode-tracking ends in the GROUND_TRUTH modes M1, M5, M6", "[cli][ground-truth]") {
+TEST_CASE("cli methods: mode-tracking ends in the docs/ground-truth.md modes M1, M5, M6", "[cli][ground-truth]") {
   // RK4 with 4000 steps from the anchor t_start = t: the reference's own integrator, so the
   // end points agree to the 8 printed decimals (mode_tracking_test: 3e-14 to the Newton mode),
   // and the tracked log p equals the exact log p_0 of the end point to RK4's error (~1e-14).
@@ -82,7 +82,7 @@ TEST_CASE("cli methods: mode-tracking refuses a divergence setting it would igno
   CHECK_THAT(r.err, Catch::StartsWith("[dlogp.spec] /divergence: not used by method \"mode-tracking\""));
 }
 
-TEST_CASE("cli methods: hd-ode end point and log p match GROUND_TRUTH M1 and the oracle", "[cli][ground-truth]") {
+TEST_CASE("cli methods: hd-ode end point and log p match docs/ground-truth.md M1 and the oracle", "[cli][ground-truth]") {
   // M1: x_t = 0.05, t = 0.3 -> HD-ODE y_0 = -0.00622210, log p_0 = -0.408325 (8 / 6 printed
   // decimals); RK4 at 4000 steps is the reference's integrator.
   const auto r = run_spec_text(spec(gmm1, vp0 + R"(, "method": "hd-ode", "t_start": 0.3, "x_start": [[0.05]],
@@ -165,7 +165,7 @@ TEST_CASE("cli methods: dg-ode with q = 0.5 is pf-ode bit for bit", "[cli][unit]
     }
 }
 
-TEST_CASE("cli methods: dg-ode shifts log p_0 by k ln(T / t_min) for Gaussian data (GROUND_TRUTH T1)", "[cli][ground-truth]") {
+TEST_CASE("cli methods: dg-ode shifts log p_0 by k ln(T / t_min) for Gaussian data (docs/ground-truth.md T1)", "[cli][ground-truth]") {
   // For Gaussian data the DG-ODE changes log p by exactly sum_i (1/2) ln((c_i^2 + T^2) /
   // (c_i^2 + sigma_min^2)) + sqrt(2D) Phi^{-1}(q) ln(T / sigma_min) along EVERY path (EDM).
   // dopri5 at rtol 1e-9: the change of the exact log p between the start and the end point is
@@ -194,7 +194,7 @@ TEST_CASE("cli methods: dg-ode shifts log p_0 by k ln(T / t_min) for Gaussian da
   }
 }
 
-TEST_CASE("cli methods: dg-ode reports the eta blow-up of GROUND_TRUTH T2 with exit 3", "[cli][ground-truth]") {
+TEST_CASE("cli methods: dg-ode reports the eta blow-up of docs/ground-truth.md T2 with exit 3", "[cli][ground-truth]") {
   // Isotropic data c^2 = 1, D = 128, q = 0.7, sigma in [0.01, 80]: 2 k ln(T / sigma_min) = 151 >
   // D, so w = |x|^2 / (c^2 + sigma^2) (~ chi^2_128 / 6401 * 6400 at T, sd 16) reaches 0 for every
   // typical draw: each trajectory must stop with status eta_blowup, no logp, and exit 3.
@@ -247,7 +247,7 @@ TEST_CASE("cli methods: dg-sde noise is on exactly inside the closed noise windo
   }
 }
 
-TEST_CASE("cli methods: dg-sde keeps the DG-ODE's log p schedule (GROUND_TRUTH T4, small)", "[cli][statistical]") {
+TEST_CASE("cli methods: dg-sde keeps the DG-ODE's log p schedule (docs/ground-truth.md T4, small)", "[cli][statistical]") {
   // Gaussian data (D = 64), EDM, projected noise phi_tilde = 0.5 for sigma < 1 ("late") with the
   // Laplacian correction: the exact change of log p follows the DG-ODE prediction up to the
   // O(1) s^T H s term per unit log-SNR that only exact_projection_term removes and the

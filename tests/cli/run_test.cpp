@@ -1,5 +1,5 @@
 // dlogp-run in-process (run_cli with string streams): the output contract, logp / logp_exact
-// semantics per method against the oracle and GROUND_TRUTH.md, exit statuses, records,
+// semantics per method against the oracle and docs/ground-truth.md, exit statuses, records,
 // determinism across threads and the round trip of the filled spec.
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -95,9 +95,9 @@ TEST_CASE("cli run: pf-ode sampling reports log p_{t_end} of the final x", "[cli
   CHECK(d["summary"]["mean_abs_error"].get<double>() <= 1e-6);
 }
 
-TEST_CASE("cli run: pf-ode-encode gives log p_{t_start}(x_start) (GROUND_TRUTH GMM1)", "[cli][ground-truth]") {
-  // GROUND_TRUTH: log p_0.3(0.5) = -1.3414216439. Exact log p_T at the far end, dopri5 at
-  // rtol 1e-10: |error| <= 1e-6 (the requirement pf_ode_test applies to the same run).
+TEST_CASE("cli run: pf-ode-encode gives log p_{t_start}(x_start) (docs/ground-truth.md GMM1)", "[cli][ground-truth]") {
+  // docs/ground-truth.md GMM1: log p_0.3(0.5) = -1.3414216439. Exact log p_T at the far end, dopri5
+  // at rtol 1e-10: |error| <= 1e-6 (the requirement pf_ode_test applies to the same run).
   const auto r = run_spec_text(spec(gmm1, R"("process": {"type": "vp"}, "method": "pf-ode-encode", "t_start": 0.3,
       "x_start": [[0.5], [-1.0]], "init_logp": "exact", "solver": {"rtol": 1e-10, "atol": 1e-12},
       "record": {"every": 5})"));
@@ -141,7 +141,7 @@ TEST_CASE("cli run: init_logp prior differs from exact by the prior's error only
   CHECK(std::abs(prior - exact) < 0.1);
 }
 
-TEST_CASE("cli run: reverse-sde tracks log p along each path (GROUND_TRUTH S1)", "[cli][statistical]") {
+TEST_CASE("cli run: reverse-sde tracks log p along each path (docs/ground-truth.md S1)", "[cli][statistical]") {
   // S1: GMM1, 1000 Euler-Maruyama steps to t = 1e-3: RMS error 0.26 (100 paths, relative
   // s.e. ~7%); mean ~0. 400 paths here; bounds are 5 standard errors.
   const auto r = run_spec_text(spec(gmm1, R"("process": {"type": "vp"}, "method": "reverse-sde", "n": 400, "seed": 11,
@@ -153,7 +153,7 @@ TEST_CASE("cli run: reverse-sde tracks log p along each path (GROUND_TRUTH S1)",
   CHECK(std::abs(e.mean) <= 5 * e.rms / std::sqrt(400.0) + 0.02);
 }
 
-TEST_CASE("cli run: forward-sde estimates log p_{t_start}(x_start) (GROUND_TRUTH S2)", "[cli][statistical]") {
+TEST_CASE("cli run: forward-sde estimates log p_{t_start}(x_start) (docs/ground-truth.md S2)", "[cli][statistical]") {
   // S2: GMM1, x_0 = 0.2 at t = 0, 2000 steps to T: RMS 0.18, mean 0.02 (100 paths). A sign
   // error in "log p_T(x_T) minus the increments" would give errors of several nats.
   std::string xs = "[";

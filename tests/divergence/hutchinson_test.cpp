@@ -1,5 +1,5 @@
 // Hutchinson's divergence estimator: probe streams, unbiasedness and variance against the
-// MATH §6 formulas, fixed probes per trajectory, batch invariance, cost and validation.
+// docs/notation.md §6 formulas, fixed probes per trajectory, batch invariance, cost and validation.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <dlogp/core/random.hpp>
@@ -154,7 +154,7 @@ Model make_model(long D, bool linear) {
   return m;
 }
 
-/// Probe k of a trajectory, drawn independently of the library (MATH §6 / random.hpp).
+/// Probe k of a trajectory, drawn independently of the library (docs/notation.md §6 / random.hpp).
 vector<double> probe(std::uint64_t seed, std::uint64_t id, int k, probe_kind kind, long D) {
   const random_stream rs(seed, id, purpose::probe);
   vector<double> z(D);
@@ -165,8 +165,8 @@ vector<double> probe(std::uint64_t seed, std::uint64_t id, int k, probe_kind kin
   return z;
 }
 
-/// Variance of one probe's z^T J z (MATH §6, for the symmetric part of J, which is all a
-/// quadratic form sees): Rademacher 2 sum_{i != j} Js_ij^2, Gaussian 2 |Js|_F^2.
+/// Variance of one probe's z^T J z (docs/notation.md §6, for the symmetric part of J, which is all
+/// a quadratic form sees): Rademacher 2 sum_{i != j} Js_ij^2, Gaussian 2 |Js|_F^2.
 double probe_variance(const matrix<double>& J, probe_kind kind) {
   const matrix<double> Js = 0.5 * (J + J.transpose());
   double v = 0;
@@ -343,7 +343,7 @@ TEMPLATE_TEST_CASE("hutchinson: with Rademacher probes in one dimension the esti
 
 TEST_CASE("hutchinson: the estimate is unbiased for the trace", "[statistical]") {
   // Over n independent trajectories (different ids -> independent probes) the mean estimate
-  // has standard deviation sqrt(V / (K n)), V from MATH §6; allow 5 of them.
+  // has standard deviation sqrt(V / (K n)), V from docs/notation.md §6; allow 5 of them.
   const long n = 4000;
   for (long D : {2L, 5L, 16L})
     for (bool linear : {true, false})
@@ -360,7 +360,7 @@ TEST_CASE("hutchinson: the estimate is unbiased for the trace", "[statistical]")
       }
 }
 
-TEST_CASE("hutchinson: the variance is the MATH 6 formula divided by K", "[statistical]") {
+TEST_CASE("hutchinson: the variance is the docs/notation.md §6 formula divided by K", "[statistical]") {
   // Sample variance of n estimates against V / K, within 5 standard errors of the sample
   // variance (from the fourth moment). K = 1, 4, 16 differ by 16x, far beyond that error,
   // so a wrong 1/K scaling (or probes reused across k) fails.

@@ -60,20 +60,20 @@ struct fast_diagonal_gaussian {
   }
 };
 
-vector<double> t1_variances(long D) {  // GROUND_TRUTH T1: c_i^2 = 0.2 + 1.8 (i + 0.5) / D
+vector<double> t1_variances(long D) {  // docs/ground-truth.md T1: c_i^2 = 0.2 + 1.8 (i + 0.5) / D
   vector<double> c2(D);
   for (long i = 0; i < D; ++i) c2(i) = 0.2 + 1.8 * (double(i) + 0.5) / double(D);
   return c2;
 }
 
-vector<double> t4_variances(long D) {  // GROUND_TRUTH T4: c_i^2 in [0.05, 1.05]
+vector<double> t4_variances(long D) {  // docs/ground-truth.md T4: c_i^2 in [0.05, 1.05]
   vector<double> c2(D);
   for (long i = 0; i < D; ++i) c2(i) = 0.05 + 1.0 * (double(i) + 0.5) / double(D);
   return c2;
 }
 
-/// Exact Delta log p of DG-ODE for diagonal Gaussians (GROUND_TRUTH T1), the same for every path
-/// that does not break down: PF-ODE change + sqrt(2D) Phi^{-1}(q) ln(T / t_end).
+/// Exact Delta log p of DG-ODE for diagonal Gaussians (docs/ground-truth.md T1), the same for every
+/// path that does not break down: PF-ODE change + sqrt(2D) Phi^{-1}(q) ln(T / t_end).
 double dg_exact_change(const vector<double>& c2, double T, double t_end, double q) {
   double pf = 0;
   for (long i = 0; i < c2.size(); ++i)
@@ -111,7 +111,7 @@ vector<double> endpoint_change(const M& m, const matrix<double>& X_end, double t
   return e - L_start;
 }
 
-/// VP with log-SNR as the clock (GROUND_TRUTH T3): lambda = lambda_max - t, alpha^2 =
+/// VP with log-SNR as the clock (docs/ground-truth.md T3): lambda = lambda_max - t, alpha^2 =
 /// sigmoid(lambda), sigma^2 = sigmoid(-lambda); then f = -sigma^2 / 2 and g^2 = sigma^2.
 class vp_log_snr_clock {
  public:
@@ -170,9 +170,9 @@ TEST_CASE("dg_ode: q = 0.5 is bit-identical to pf_ode", "[unit]") {
 }
 
 TEST_CASE("dg_ode: T1 diagonal Gaussian, Heun on the rho = 7 grid", "[ground-truth]") {
-  // GROUND_TRUTH T1: D = 256, sigma 80 -> 0.002. Typical start points (|z_T|^2 = D; see the
+  // docs/ground-truth.md T1: D = 256, sigma 80 -> 0.002. Typical start points (|z_T|^2 = D; see the
   // next test for why): the actual change of log p, exact log p_0(x_end) - log p_T(x_T), is
-  // within 0.5 nats of the exact value at N = 128 (GROUND_TRUTH: 1002.17 / 1254.10).
+  // within 0.5 nats of the exact value at N = 128 (docs/ground-truth.md T1: 1002.17 / 1254.10).
   // (The written-out model, cross-checked against the oracle below, keeps the 12 runs fast.)
   const edm_process p(0.002, 80.0);
   const auto c2 = t1_variances(256);
@@ -197,7 +197,7 @@ TEST_CASE("dg_ode: T1 diagonal Gaussian, Heun on the rho = 7 grid", "[ground-tru
       const vector<double> trk = r.log_p - L;
       INFO("N = " << N << " endpoint " << end.transpose() << " tracked " << trk.transpose());
       if (N == 128) CHECK((end.array() - exact).abs().maxCoeff() <= 0.5);
-      // MATH §3.4 (from the drift applied) and the imposed schedule are the same rate
+      // docs/notation.md §3.4 (from the drift applied) and the imposed schedule are the same rate
       // computed two ways: they agree to rounding (1e-12 relative of ~1000 nats).
       CHECK((r.log_p - s.log_p).cwiseAbs().maxCoeff() <= 1e-12 * exact);
       CHECK(r.x == s.x);
@@ -270,7 +270,7 @@ TEST_CASE("dg_ode: T1 with random starts: a path is exact or flagged, never garb
 }
 
 TEST_CASE("dg_ode: T2 breakdown is detected and reported per trajectory", "[ground-truth]") {
-  // GROUND_TRUTH T2: isotropic data (c^2 = 1), D = 128, q = 0.7, sigma 80 -> 0.01:
+  // docs/ground-truth.md T2: isotropic data (c^2 = 1), D = 128, q = 0.7, sigma 80 -> 0.01:
   // w(sigma) = w_T - 2 k ln(T / sigma) reaches 0 since 2 k ln(8000) = 150.8 > D.
   const edm_process p(0.01, 80.0);
   const long D = 128;
@@ -328,8 +328,8 @@ TEST_CASE("dg_ode: T2 breakdown is detected and reported per trajectory", "[grou
 }
 
 TEST_CASE("dg_ode: T3 VP in log-SNR time, Euler on the log-SNR grid", "[ground-truth]") {
-  // GROUND_TRUTH T3: D = 3072, p_0 = N(0, 0.5 I), lambda -10 -> 10. The measured values are the
-  // exact log p_0(x_end) - log p_T(x_T) after Euler; they depend on the draw of x_T through
+  // docs/ground-truth.md T3: D = 3072, p_0 = N(0, 0.5 I), lambda -10 -> 10. The measured values are
+  // the exact log p_0(x_end) - log p_T(x_T) after Euler; they depend on the draw of x_T through
   // |z_T|^2 (chi^2_D, sd sqrt(2D)), so the tolerance is 3 times the measured change for a
   // one-sd change of |z_T|^2 (runs at |z|^2 = D and D (1 +- sqrt(2/D))).
   const vp_log_snr_clock p;
@@ -373,7 +373,7 @@ TEST_CASE("dg_ode: T3 VP in log-SNR time, Euler on the log-SNR grid", "[ground-t
   }
 }
 
-TEST_CASE("dg_ode: tracked log p on a mixture matches the oracle (MATH §3.4)",
+TEST_CASE("dg_ode: tracked log p on a mixture matches the oracle (docs/notation.md §3.4)",
           "[ground-truth]") {
   // Non-Gaussian data: the DG change of log p is path dependent; the tracked value must still be
   // the exact log p at the end point (dopri5 at tight tolerance: error ~1e-7).
@@ -395,7 +395,7 @@ TEST_CASE("dg_ode: tracked log p on a mixture matches the oracle (MATH §3.4)",
   }
 }
 
-TEST_CASE("density_guided_flow: imposes a chosen rate of log p (MATH §5.1)", "[ground-truth]") {
+TEST_CASE("density_guided_flow: imposes a chosen rate of log p (docs/notation.md §5.1)", "[ground-truth]") {
   const edm_process p(0.01, 5.0);
   const auto m = test::gmm2(p);
   matrix<double> X(2, 5);
@@ -413,7 +413,8 @@ TEST_CASE("density_guided_flow: imposes a chosen rate of log p (MATH §5.1)", "[
 }
 
 TEST_CASE("density_guided_flow: with the quantile target it is the DG-ODE", "[unit]") {
-  // MATH §5.2 is §5.1 with b = -div v - (1/2) g^2 k / sigma^2: same path up to rounding.
+  // docs/notation.md §5.2 is §5.1 with b = -div v - (1/2) g^2 k / sigma^2: same path up to
+  // rounding.
   const edm_process p(0.002, 80.0);
   const auto c2 = t1_variances(64);
   const auto m = diagonal_gaussian(c2, p);
@@ -504,8 +505,8 @@ TEST_CASE("dg_sde: the fast test model agrees with the oracle", "[unit]") {
 }
 
 namespace {
-// GROUND_TRUTH T4: D = 512, q = 0.3 (Delta log p ~ 2297), 4000 geometric EM steps 80 -> 0.01,
-// phi_tilde = 0.5 in a window. Each path is ~exact: its deviation from the prediction is
+// docs/ground-truth.md T4: D = 512, q = 0.3 (Delta log p ~ 2297), 4000 geometric EM steps 80 ->
+// 0.01, phi_tilde = 0.5 in a window. Each path is ~exact: its deviation from the prediction is
 // Euler's deterministic path error (measured on the DG-ODE run on the same grid), the dropped
 // O(1) Hessian term (bounded by hessian_term_bound), and EM's strong error (path_sd).
 void check_t4(const noise_window& w, const char* name, long n, std::uint64_t seed) {
@@ -543,8 +544,8 @@ void check_t4(const noise_window& w, const char* name, long n, std::uint64_t see
                                          << " | no projection/correction "
                                          << (e_wrong.array() - pred).transpose()
                                          << " | DG-ODE Euler " << (ode_end.array() - pred).transpose());
-  // GROUND_TRUTH: within 1 nat of the DG-ODE prediction (mean of the handful of paths; the
-  // standard error of that mean, sd / sqrt(n), is below 0.25 nat here).
+  // docs/ground-truth.md T4: within 1 nat of the DG-ODE prediction (mean of the handful of paths;
+  // the standard error of that mean, sd / sqrt(n), is below 0.25 nat here).
   CHECK(std::abs(e_plain.mean() - pred) <= 1.0);
   CHECK(std::abs(e_exact.mean() - pred) <= 1.0);
   for (long j = 0; j < n; ++j) {
@@ -555,8 +556,8 @@ void check_t4(const noise_window& w, const char* name, long n, std::uint64_t see
   }
   // Without the projection and the Laplacian correction the schedule is visibly broken.
   CHECK(std::abs(e_wrong.mean() - pred) > 10.0);
-  // Log p tracking. With the Hessian term the MATH §3.5 rate is the DG-ODE's exactly (and
-  // deterministic here): the tracked values equal the DG-ODE's Euler sums to rounding.
+  // Log p tracking. With the Hessian term the docs/notation.md §3.5 rate is the DG-ODE's exactly
+  // (and deterministic here): the tracked values equal the DG-ODE's Euler sums to rounding.
   CHECK((exact_h.log_p - ode.log_p).cwiseAbs().maxCoeff() <= 1e-10 * pred);
   CHECK((sched.log_p - ode_sched.log_p).cwiseAbs().maxCoeff() <= 1e-10 * pred);
   // Whatever the dynamics, general tracking follows the actual log p: tracked minus actual is

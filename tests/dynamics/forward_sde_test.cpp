@@ -8,7 +8,7 @@
 
 using namespace dlogp;
 
-TEST_CASE("forward_sde: augmented log p tracks the exact value (GROUND_TRUTH S2)",
+TEST_CASE("forward_sde: augmented log p tracks the exact value (docs/ground-truth.md S2)",
           "[statistical]") {
   // GMM1, x_0 = 0.2 at t = 0, 2000 steps up to T: RMS 0.18, mean 0.02 over 100 paths.
   const vp_process p(0.1, 20.0, 0.0, 1.0);
@@ -26,7 +26,7 @@ TEST_CASE("forward_sde: augmented log p tracks the exact value (GROUND_TRUTH S2)
   INFO("mean " << e.mean << " rms " << e.rms);
   // The reference RMS 0.18 itself comes from 100 paths (relative s.e. ~ 1/sqrt(200) = 7%).
   CHECK(std::abs(e.rms - 0.18) <= 5 * std::hypot(e.rms_se, 0.18 * 0.07));
-  // Mean error: the O(h) bias (GROUND_TRUTH: 0.02 at this step) plus 5 standard errors.
+  // Mean error: the O(h) bias (docs/ground-truth.md S2: 0.02 at this step) plus 5 standard errors.
   CHECK(std::abs(e.mean) <= 0.02 + 5 * e.mean_se);
   // Strong order 1/2: four times the steps halves the RMS (5 sigma on the ratio).
   const auto e4 = test::summarize(errors(8000, n, 6));

@@ -162,7 +162,7 @@ TEST_CASE("general: a deterministic drift that is not the PF-ODE tracks the exac
   const vp_process p;
   const auto m = test::gmm2(p);
   // Too much score, plus a rotation of the score and a swirl of x: nothing here preserves the
-  // marginals, yet ell must follow log p_t(x_t) along the path (MATH §3.4).
+  // marginals, yet ell must follow log p_t(x_t) along the path (docs/notation.md §3.4).
   const auto drift = [p](double t, const mat& X, const mat& S, mat& U) {
     const double f = p.f(t), g2 = p.g2(t);
     U = f * X - 0.8 * g2 * S;

@@ -12,12 +12,12 @@ using namespace dlogp;
 
 namespace {
 
-// GROUND_TRUTH runs every mode/HD case down to t = 0 exactly.
+// The mode/HD cases of docs/ground-truth.md run down to t = 0 exactly.
 const vp_process vp0(0.1, 20.0, 0.0, 1.0);
 
 struct hd_case {
   const char* id;
-  double xt, t, y0, logp0;  // GROUND_TRUTH "Mode tracking vs HD-ODE on GMM1": HD-ODE columns
+  double xt, t, y0, logp0;  // docs/ground-truth.md M1-M7: HD-ODE columns
 };
 const hd_case gmm1_cases[] = {
     {"M1", 0.05, 0.3, -0.00622210, -0.408325}, {"M2", 0.15, 0.5, -0.01731554, -0.409776},
@@ -36,7 +36,7 @@ integration_result<typename M::scalar_type> run_hd(const M& m, const matrix<type
 
 }  // namespace
 
-TEST_CASE("hd_ode: GMM1 end points and tracked log p match GROUND_TRUTH M1-M7",
+TEST_CASE("hd_ode: GMM1 end points and tracked log p match docs/ground-truth.md M1-M7",
           "[ground-truth]") {
   const auto m = test::gmm1(vp0);
   for (const auto& c : gmm1_cases) {
@@ -57,7 +57,7 @@ TEST_CASE("hd_ode: GMM1 end points and tracked log p match GROUND_TRUTH M1-M7",
   }
 }
 
-TEST_CASE("hd_ode: GMM2 end points and tracked log p match GROUND_TRUTH", "[ground-truth]") {
+TEST_CASE("hd_ode: GMM2 end points and tracked log p match docs/ground-truth.md", "[ground-truth]") {
   const auto m = test::gmm2(vp0);
   struct {
     double x1, x2, t, y1, y2, logp0;
@@ -81,7 +81,7 @@ TEST_CASE("hd_ode: GMM2 end points and tracked log p match GROUND_TRUTH", "[grou
   }
 }
 
-TEST_CASE("hd_ode: single Gaussian closed form (GROUND_TRUTH)", "[ground-truth]") {
+TEST_CASE("hd_ode: single Gaussian closed form (docs/ground-truth.md)", "[ground-truth]") {
   // p_0 = N(1, 0.25): y_s = alpha_s mu + (alpha_t/alpha_s)(P_s/P_t)(x_t - alpha_t mu).
   matrix<double> mu(1, 1);
   mu << 1.0;

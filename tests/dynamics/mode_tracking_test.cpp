@@ -13,12 +13,12 @@ using namespace dlogp;
 
 namespace {
 
-// GROUND_TRUTH runs every mode case down to t = 0 exactly.
+// The mode cases of docs/ground-truth.md run down to t = 0 exactly.
 const vp_process vp0(0.1, 20.0, 0.0, 1.0);
 
 struct mode_case {
   const char* id;
-  double xt, t, y0;  // GROUND_TRUTH "Mode tracking vs HD-ODE on GMM1": mode-tracking y_0
+  double xt, t, y0;  // docs/ground-truth.md M1-M7: mode-tracking y_0
 };
 const mode_case gmm1_cases[] = {
     {"M1", 0.05, 0.3, 0.00443023},  {"M2", 0.15, 0.5, 0.00408931},
@@ -58,7 +58,7 @@ TEST_CASE("mode_tracking: GMM1 M1-M7 arrive at the Newton mode of p(x_0 | x_t)",
   for (const auto& c : gmm1_cases) {
     matrix<double> X(1, 1);
     X << c.xt;
-    // RK4, 4000 steps (GROUND_TRUTH's reference): error O(h^4) with h <= 1.5e-4.
+    // RK4, 4000 steps (the reference of docs/ground-truth.md M1-M7): error O(h^4) with h <= 1.5e-4.
     const auto r = track(m, X, c.t, 4000);
     REQUIRE(r.all_ok());
     const vector<double> y = r.x.col(0);
@@ -69,7 +69,7 @@ TEST_CASE("mode_tracking: GMM1 M1-M7 arrive at the Newton mode of p(x_0 | x_t)",
     CHECK(std::abs(y(0) - mode(0)) <= 1e-6);  // requirement of issue 3
     CHECK(std::abs(y(0) - c.y0) <= 1e-6);
     CHECK(std::abs(mode(0) - c.y0) <= 0.5e-8 + 1e-12);  // the table's "true mode", 8 decimals
-    // log p_0(y_0) tracked along the mode curve (MATH §3.4) to RK4 accuracy.
+    // log p_0(y_0) tracked along the mode curve (docs/notation.md §3.4) to RK4 accuracy.
     CHECK(std::abs(r.log_p(0) - exact) <= 1e-8);
   }
 }
@@ -82,14 +82,14 @@ TEST_CASE("mode_tracking: M6 follows the local mode, not the global one", "[grou
   vector<double> start(1);
   start << 0.0;
   const vector<double> global = newton_mode(m, 0.3, X.col(0), start);
-  CHECK(std::abs(global(0) - 0.11521131) <= 1e-7);  // GROUND_TRUTH: global mode 0.11521131
+  CHECK(std::abs(global(0) - 0.11521131) <= 1e-7);  // docs/ground-truth.md M6: the global mode
   CHECK(std::abs(r.x(0) - 2.43866312) <= 1e-6);
   // The global mode really is higher in p(x_0 | x_t): the ODE stays on its own branch.
   const auto post = m.posterior(0.0, 0.3, X.col(0));
   CHECK(post.log_density(global) > post.log_density(r.x.col(0)));
 }
 
-TEST_CASE("mode_tracking: GMM2 cases match GROUND_TRUTH and the Newton mode",
+TEST_CASE("mode_tracking: GMM2 cases match docs/ground-truth.md and the Newton mode",
           "[ground-truth]") {
   const auto m = test::gmm2(vp0);
   struct {
@@ -129,7 +129,8 @@ TEST_CASE("mode_tracking: single Gaussian equals the closed form and the HD-ODE"
   const auto half = integrate(mode_tracking(m, vp0, 0.5), dopri5{}, X, L, 0.5, 0.25, opt);
   const auto end = integrate(mode_tracking(m, vp0, 0.5), dopri5{}, X, L, 0.5, 0.0, opt);
   REQUIRE(end.all_ok());
-  // GROUND_TRUTH closed form y_0.25 = 0.8287054326, y_0 = 1.0312968896, log p_0 = -0.2277503432.
+  // docs/ground-truth.md single Gaussian: closed form y_0.25 = 0.8287054326, y_0 = 1.0312968896,
+  // log p_0 = -0.2277503432.
   CHECK(std::abs(half.x(0) - 0.8287054326) <= 1e-8);
   CHECK(std::abs(end.x(0) - 1.0312968896) <= 1e-8);
   CHECK(std::abs(end.log_p(0) - (-0.2277503432)) <= 1e-8);

@@ -33,7 +33,7 @@ void check_encoding(const M& m, const P& p, std::uint64_t seed) {
   const vector<double> est = encode(m, p, X, p.t_min(), p.t_max(), opt);
   const vector<double> exact = test::exact_log_p(m, p.t_min(), X);
   INFO("process " << p.name() << ", D = " << m.dimension());
-  // GROUND_TRUTH requirement: |error| <= 1e-6 at rtol 1e-10.
+  // docs/ground-truth.md requirement: |error| <= 1e-6 at rtol 1e-10.
   CHECK((est - exact).cwiseAbs().maxCoeff() <= 1e-6);
 }
 
@@ -63,7 +63,7 @@ TEST_CASE("pf_ode: GMM1 point value at t = 0.3 by encoding to T", "[ground-truth
   matrix<double> X(1, 1);
   X << 0.5;
   const vector<double> est = encode(m, p, X, 0.3, 1.0, {.rtol = 1e-10, .atol = 1e-12});
-  CHECK(est(0) == Approx(-1.3414216439).margin(1e-6));  // GROUND_TRUTH GMM1 table
+  CHECK(est(0) == Approx(-1.3414216439).margin(1e-6));  // docs/ground-truth.md GMM1 table
 }
 
 namespace {

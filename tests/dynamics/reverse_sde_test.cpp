@@ -10,8 +10,8 @@ using namespace dlogp;
 
 namespace {
 
-// GROUND_TRUTH S1: x_T ~ p_T, ell_T = exact log p_T(x_T), augmented reverse SDE to t = 1e-3;
-// the error of ell against the exact log p at the end point, over many paths.
+// docs/ground-truth.md S1: x_T ~ p_T, ell_T = exact log p_T(x_T), augmented reverse SDE to
+// t = 1e-3; the error of ell against the exact log p at the end point, over many paths.
 template <class M>
 test::error_summary s1_errors(const M& m, long paths, long steps, std::uint64_t seed) {
   const vp_process& p = m.process();
@@ -26,26 +26,26 @@ test::error_summary s1_errors(const M& m, long paths, long steps, std::uint64_t 
 
 }  // namespace
 
-TEST_CASE("reverse_sde: augmented log p error shrinks like sqrt(h) (GROUND_TRUTH S1)",
+TEST_CASE("reverse_sde: augmented log p error shrinks like sqrt(h) (docs/ground-truth.md S1)",
           "[statistical]") {
   const auto m = test::gmm1();
   const auto e250 = s1_errors(m, 1000, 250, 11);
   const auto e1000 = s1_errors(m, 1000, 1000, 12);
   const auto e4000 = s1_errors(m, 1000, 4000, 13);
   INFO("RMS " << e250.rms << " / " << e1000.rms << " / " << e4000.rms
-              << " (GROUND_TRUTH 0.55 / 0.26 / 0.14 over 100 paths)");
+              << " (docs/ground-truth.md S1: 0.55 / 0.26 / 0.14 over 100 paths)");
   // Strong order 1/2: RMS halves when the steps are multiplied by 4. The ratio's standard
   // error follows from the two independent RMS standard errors; allow 5 of them.
   CHECK(test::rms_ratio_sigmas(e250, e1000, 2.0) <= 5);
   CHECK(test::rms_ratio_sigmas(e1000, e4000, 2.0) <= 5);
-  // GROUND_TRUTH's own RMS values came from 100 paths (relative s.e. ~ 1/sqrt(200) = 7%).
+  // The S1 reference RMS values came from 100 paths (relative s.e. ~ 1/sqrt(200) = 7%).
   CHECK(std::abs(e1000.rms - 0.26) <= 5 * std::hypot(e1000.rms_se, 0.26 * 0.07));
   // The mean error is O(h): consistent with zero at 5 sigma at the finest step.
   INFO("mean error at 4000 steps " << e4000.mean << " +- " << e4000.mean_se);
   CHECK(std::abs(e4000.mean) <= 5 * e4000.mean_se);
 }
 
-TEST_CASE("reverse_sde: augmented log p on the 2-D mixture (GROUND_TRUTH S1, GMM2)",
+TEST_CASE("reverse_sde: augmented log p on the 2-D mixture (docs/ground-truth.md S1, GMM2)",
           "[statistical]") {
   const auto e = s1_errors(test::gmm2(), 400, 2000, 21);
   INFO("RMS " << e.rms << " +- " << e.rms_se << " mean " << e.mean << " +- " << e.mean_se);

@@ -121,13 +121,13 @@ void component_terms(const M& m, double t, const vector<double>& x, std::vector<
 
 // ------------------------------------------------------------------------------ ground truth
 
-TEST_CASE("gaussian_mixture: GMM1 point values (GROUND_TRUTH)", "[ground-truth]") {
+TEST_CASE("gaussian_mixture: GMM1 point values (docs/ground-truth.md)", "[ground-truth]") {
   const auto m = test::gmm1();
   struct row {
     double x, t, log_p, score, d2, d3;
     int score_dec, d3_dec;
   };
-  // Decimals as printed in GROUND_TRUTH.md; -1.20184e-5 has 10 decimals, 4.5e-7 has 8.
+  // Decimals as printed in docs/ground-truth.md; -1.20184e-5 has 10 decimals, 4.5e-7 has 8.
   const row rows[] = {
       {0.00, 0.0, -0.4081103381, -1.20184e-5, -11.1107451300, -0.0024958598, 10, 10},
       {1.00, 0.0, -5.4391428718, -4.1269727343, 62.5195668773, 310.4675373421, 10, 10},
@@ -152,7 +152,7 @@ TEST_CASE("gaussian_mixture: GMM1 point values (GROUND_TRUTH)", "[ground-truth]"
   CHECK(std::abs(evaluate_at(m, 0.3, vec({-0.5})).log_p + 1.188202) <= printed_tol(1.188202, 6));
 }
 
-TEST_CASE("gaussian_mixture: GMM2 point values (GROUND_TRUTH)", "[ground-truth]") {
+TEST_CASE("gaussian_mixture: GMM2 point values (docs/ground-truth.md)", "[ground-truth]") {
   const auto m = test::gmm2();
   {
     const auto v = evaluate_at(m, 0.0, vec({0.0, 0.0}));
@@ -174,7 +174,7 @@ TEST_CASE("gaussian_mixture: GMM2 point values (GROUND_TRUTH)", "[ground-truth]"
   }
 }
 
-TEST_CASE("gaussian_mixture: single Gaussian closed forms (GROUND_TRUTH)", "[ground-truth]") {
+TEST_CASE("gaussian_mixture: single Gaussian closed forms (docs/ground-truth.md)", "[ground-truth]") {
   // p_0 = N(1, 0.25), x_t = 0.7 at t = 0.5. The posterior p(x_s | x_t) is Gaussian, so its
   // mean is the mode curve y_s.
   matrix<double> mu(1, 1);
@@ -193,7 +193,7 @@ TEST_CASE("gaussian_mixture: single Gaussian closed forms (GROUND_TRUTH)", "[gro
   CHECK(std::abs(lp(1) + 0.3190237223) <= printed_tol(0.3190237223, 10) + 1e-10);
 }
 
-TEST_CASE("gaussian_mixture: posterior modes by Newton are the true modes (GROUND_TRUTH M1-M7)",
+TEST_CASE("gaussian_mixture: posterior modes by Newton are the true modes (docs/ground-truth.md M1-M7)",
           "[ground-truth]") {
   const auto m = test::gmm1();
   struct row {

@@ -274,7 +274,7 @@ TEST_CASE("perturbed_score: scales the score and its derivatives by 1 + delta", 
   REQUIRE_THROWS_WITH(pm(m, NAN), Contains("[dlogp.invalid_argument]") && Contains("delta"));
 }
 
-TEST_CASE("perturbed_score: the GROUND_TRUTH S3 model score -(1 + 0.3) x / P_t", "[ground-truth]") {
+TEST_CASE("perturbed_score: the docs/ground-truth.md S3 model score -(1 + 0.3) x / P_t", "[ground-truth]") {
   // Data N(0, 0.25): P_t = 0.25 alpha^2 + sigma^2; the perturbed oracle is -(1.3) x / P_t.
   const vp_process p;
   matrix<double> mu = matrix<double>::Zero(1, 1);

@@ -38,7 +38,7 @@ gaussian_mixture<S, vp_process> diagonal_pair(long D, const vp_process& p) {
 }  // namespace
 
 TEST_CASE("numerics: PF-ODE log p is exact in D = 1 and D = 512 (double, dopri5)", "[ground-truth]") {
-  // GROUND_TRUTH requirement at rtol 1e-10: 1e-6 for |log p| ~ 1; dopri5 controls the error
+  // docs/ground-truth.md requirement at rtol 1e-10: 1e-6 for |log p| ~ 1; dopri5 controls the error
   // relative to |ell|, and |log p| ~ 500 at D = 512, so the bound is 1e-6 (1 + |log p|).
   const vp_process p;
   const integrate_options opt{.rtol = 1e-10, .atol = 1e-12};

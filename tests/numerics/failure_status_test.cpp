@@ -273,7 +273,7 @@ TEST_CASE("dopri5: a model returning NaN at the start marks only those trajector
 }
 
 TEST_CASE("dg_ode: trajectories whose guidance blows up stop alone; the rest are unaffected", "[unit]") {
-  // GROUND_TRUTH T2 geometry: isotropic N(0, I) in D = 128 under EDM, q = 0.7, 80 -> 0.01.
+  // docs/ground-truth.md T2 geometry: isotropic N(0, I) in D = 128 under EDM, q = 0.7, 80 -> 0.01.
   // The radial variable w = |x|^2 / (1 + sigma^2) falls by 2 k ln(80 / sigma) = 150.8 in total
   // (k = sqrt(2D) Phi^{-1}(q)), so a path starting with w_T = 100 breaks down and one with
   // w_T = 400 keeps w > 249 throughout.

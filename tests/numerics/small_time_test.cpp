@@ -1,7 +1,8 @@
 // Numerical edge cases, part 1 (issue 7, item 2): runs down to t_min = 1e-5 under VP and 0.002
 // under EDM, in double and in float.
 //   - double, dopri5 at rtol 1e-10: sampling from T and encoding up to T reproduce the exact
-//     log p of the oracle to 1e-6 (the GROUND_TRUTH requirement the t_min = 1e-3 tests use);
+//     log p of the oracle to 1e-6 (the requirement of docs/ground-truth.md that the
+//     t_min = 1e-3 tests use);
 //   - RK4 on the log-SNR grid (VP) / rho grid (EDM) keeps its order 4 all the way down;
 //   - float against double on the same grid: the difference is rounding only, bounded by one
 //     float epsilon of the state per step (see float_matches_double).

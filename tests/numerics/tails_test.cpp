@@ -25,7 +25,8 @@ namespace {
 
 using ld = long double;
 
-/// A 1-D isotropic mixture evaluated independently in long double (MATH §2 written out).
+/// A 1-D isotropic mixture evaluated independently in long double (docs/notation.md §2 written
+/// out).
 struct reference_1d {
   std::vector<double> w, mu, var;
 
@@ -184,8 +185,8 @@ TEST_CASE("numerics: a full covariance with eigenvalues 1e-8 and 1 is factored a
 
 TEST_CASE("numerics: dopri5 tracks log p through the far tails (sampling and encoding)", "[ground-truth]") {
   // Start points 1e3 standard deviations out, log p ~ -5e5. dopri5 controls the error relative
-  // to |ell|, so the GROUND_TRUTH requirement (1e-6 at rtol 1e-10 for |log p| ~ 1) scales to
-  // 1e-6 (1 + |log p|).
+  // to |ell|, so the docs/ground-truth.md requirement (1e-6 at rtol 1e-10 for |log p| ~ 1) scales
+  // to 1e-6 (1 + |log p|).
   const vp_process p;
   const auto m = test::gmm1<double>(p);
   const integrate_options opt{.rtol = 1e-10, .atol = 1e-12};

@@ -64,7 +64,7 @@ void check_f_g2_against_differences(const P& p) {
     const auto fd_s2 = central_difference([&](double u) { return p.sigma2(u); }, t, h, k);
     const double g2_fd = fd_s2.value - 2 * p.f(t) * p.sigma2(t);
     CHECK(std::abs(p.g2(t) - g2_fd) <= fd_s2.bound + 8 * eps * std::abs(p.f(t) * p.sigma2(t)));
-    // MATH §1: g2 = -(d lambda / dt) sigma^2 ties log_snr to the same schedule.
+    // docs/notation.md §1: g2 = -(d lambda / dt) sigma^2 ties log_snr to the same schedule.
     const auto fd_l = central_difference([&](double u) { return p.log_snr(u); }, t, h, k, true);
     CHECK(std::abs(p.g2(t) + fd_l.value * p.sigma2(t)) <=
           fd_l.bound * p.sigma2(t) + 8 * eps * p.g2(t));
@@ -76,7 +76,7 @@ void check_f_g2_against_differences(const P& p) {
 }
 
 // t -> lambda -> t and lambda -> t -> lambda. Rounding in lambda is ~eps |lambda|, and
-// |dt/dlambda| = sigma^2 / g2 (MATH §1), so t comes back within a few eps (t + |lambda|
+// |dt/dlambda| = sigma^2 / g2 (docs/notation.md §1), so t comes back within a few eps (t + |lambda|
 // sigma^2/g2); the reverse direction within a few eps (|lambda| + t g2 / sigma^2).
 template <class P>
 void check_log_snr_round_trip(const P& p) {
@@ -135,7 +135,7 @@ TEST_CASE("process: every function is finite at t = 0", "[unit]") {
   check_t_zero(sub_vp_process{});
   check_t_zero(edm_process{});
   check_t_zero(rectified_flow_process{});
-  // VE follows MATH §1 literally: sigma(0) = sigma_min, so log_snr(0) is finite.
+  // VE follows docs/notation.md §1 literally: sigma(0) = sigma_min, so log_snr(0) is finite.
   const ve_process ve;
   CHECK(ve.alpha(0) == 1.0);
   CHECK(ve.sigma(0) == 0.01);
@@ -170,7 +170,7 @@ TEST_CASE("process: schedules keep full relative accuracy as t -> 0", "[unit]") 
   CHECK(std::abs(edm.t_from_log_snr(edm.log_snr(t)) / t - 1) <= 64 * eps);
 }
 
-TEST_CASE("process: VP values match GROUND_TRUTH.md", "[ground-truth]") {
+TEST_CASE("process: VP values match docs/ground-truth.md", "[ground-truth]") {
   const vp_process vp;
   // Tolerance: half a unit in the last printed digit.
   CHECK(std::abs(vp.alpha(1.0) - 6.571586e-03) <= 0.5e-9);
@@ -183,7 +183,7 @@ TEST_CASE("process: VP values match GROUND_TRUTH.md", "[ground-truth]") {
   CHECK(std::abs(vp.sigma2(0.5) - 0.920936188) <= 0.5e-9);
 }
 
-TEST_CASE("process: schedules follow the MATH.md table", "[unit]") {
+TEST_CASE("process: schedules follow the docs/notation.md table", "[unit]") {
   const vp_process vp;
   const sub_vp_process svp;
   for (double t : {0.0, 0.2, 0.7, 1.0}) {

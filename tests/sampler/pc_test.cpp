@@ -69,7 +69,7 @@ TEST_CASE("pc: log p error shrinks like sqrt(h) when the corrector steps scale w
   // Corrector steps e_i = 2 h sigma(t_i)^2 (total corrector time fixed as h -> 0): the
   // augmented reverse SDE has strong order 1/2 and each corrector move's trapezoid error is
   // O(e^{3/2}), so the RMS error of ell halves when the steps are multiplied by 4 (as in
-  // GROUND_TRUTH S1), checked within 5 standard errors of the ratio.
+  // docs/ground-truth.md S1), checked within 5 standard errors of the ratio.
   const auto m = test::gmm2();
   const vp_process& p = m.process();
   const long N = 500;

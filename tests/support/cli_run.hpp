@@ -1,5 +1,5 @@
 #pragma once
-// dlogp-run in-process for the [cli] tests: run_cli with string streams, the GROUND_TRUTH
+// dlogp-run in-process for the [cli] tests: run_cli with string streams, the docs/ground-truth.md
 // mixtures as spec fragments, and the output with its one timing field blanked.
 #include <regex>
 #include <sstream>

@@ -1,6 +1,6 @@
 #pragma once
-// Statistical check that samples follow the GROUND_TRUTH GMM2 mixture at time t (shared by the
-// Langevin and predictor-corrector sampler tests).
+// Statistical check that samples follow the docs/ground-truth.md GMM2 mixture at time t (shared by
+// the Langevin and predictor-corrector sampler tests).
 #include <Eigen/Cholesky>
 #include <catch2/catch.hpp>
 #include <cmath>

@@ -1,5 +1,5 @@
 #pragma once
-// The GROUND_TRUTH.md mixtures and small helpers shared by the tests.
+// The docs/ground-truth.md mixtures and small helpers shared by the tests.
 #include <cmath>
 #include <dlogp/model/gaussian_mixture.hpp>
 #include <dlogp/process/any_process.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-// GROUND_TRUTH S3 / S4: data N(0, tau2), VP linear, a learned score perturbed to
+// docs/ground-truth.md S3 / S4: data N(0, tau2), VP linear, a learned score perturbed to
 // -(1 + delta) x / P_t. The model's SDE is linear, so its marginals are q_t = N(0, V_t) with
 //   dV/dt = 2 (f + g^2 (1 + delta) / P) V - g^2,  V_T = P_T  (integrated from T downwards).
 // Shared by the SDE-bias (S3) and ELBO (S4) tests.

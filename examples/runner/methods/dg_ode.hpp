@@ -1,8 +1,9 @@
 #pragma once
-// "dg-ode": density-guided PF-ODE (MATH.md 5.2), dx/dt = f x - (1/2) g^2 eta s with
+// "dg-ode": density-guided PF-ODE (docs/notation.md §5.2), dx/dt = f x - (1/2) g^2 eta s with
 // eta = 1 + sqrt(2D) Phi^{-1}(q) / |sigma s|^2; q = 0.5 is the PF-ODE bit for bit. log p is
-// tracked by MATH 3.4 along the path actually taken. A trajectory whose eta blows up (q > 0.5
-// pulling it onto a mode, GROUND_TRUTH T2) stops with status "eta_blowup" (exit 3).
+// tracked by docs/notation.md §3.4 along the path actually taken. A trajectory whose eta blows up
+// (q > 0.5 pulling it onto a mode, docs/ground-truth.md T2) stops with status "eta_blowup"
+// (exit 3).
 #include <dlogp/dynamics/density_guidance.hpp>
 
 #include "common.hpp"

@@ -1,10 +1,10 @@
 #pragma once
-// "dg-sde": stochastic density guidance (MATH.md 5.3), Euler-Maruyama. The noise is
+// "dg-sde": stochastic density guidance (docs/notation.md §5.3), Euler-Maruyama. The noise is
 // phi P dW-bar with phi = phi_tilde g, P = I - s s^T / |s|^2, and phi_tilde = guidance.noise for
 // t in the CLOSED window [t_lo, t_hi] = guidance.noise_window, 0 outside; the drift carries the
 // Laplacian correction (and the O(1/D) Hessian term with exact_projection_term), so log p keeps
-// the DG-ODE's schedule. log p is tracked by MATH 3.5 along the path actually taken. Blow-up of
-// eta: status "eta_blowup", as dg-ode.
+// the DG-ODE's schedule. log p is tracked by docs/notation.md §3.5 along the path actually taken.
+// Blow-up of eta: status "eta_blowup", as dg-ode.
 #include <cmath>
 #include <limits>
 

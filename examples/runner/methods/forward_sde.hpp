@@ -1,7 +1,7 @@
 #pragma once
-// "forward-sde": the augmented forward SDE (MATH.md 3.3) from x_start at t_start up to t_end.
-// log p_{t_start}(x_start) is estimated as log p_{t_end}(x_end) minus the tracked increments:
-// exact path by path with the exact score as the step shrinks, but ONE noisy path per
+// "forward-sde": the augmented forward SDE (docs/notation.md §3.3) from x_start at t_start up to
+// t_end. log p_{t_start}(x_start) is estimated as log p_{t_end}(x_end) minus the tracked
+// increments: exact path by path with the exact score as the step shrinks, but ONE noisy path per
 // trajectory (average several seeds or trajectories for a mean).
 #include <dlogp/dynamics/forward_sde.hpp>
 

@@ -1,6 +1,6 @@
 #pragma once
-// "hd-ode": the high-density ODE (MATH.md 4.2), dy/dt = f y - g^2 s, from t_start down to t_end
-// with log p tracked from init_logp at t_start. From a noisy x_t it heads for a high-density
+// "hd-ode": the high-density ODE (docs/notation.md §4.2), dy/dt = f y - g^2 s, from t_start down to
+// t_end with log p tracked from init_logp at t_start. From a noisy x_t it heads for a high-density
 // point (exact mode of p(x_0 | x_t) for Gaussian data, an approximation otherwise).
 #include <dlogp/dynamics/hd_ode.hpp>
 

@@ -1,5 +1,5 @@
 #pragma once
-// "hd-sampler": the high-density sampler (MATH.md 4.2, Algorithm 1) through the library's
+// "hd-sampler": the high-density sampler (docs/notation.md §4.2, Algorithm 1) through the library's
 // sample_high_density: first_phase (PF-ODE, or the augmented reverse SDE by Euler-Maruyama)
 // from t_start down to threshold, then the HD-ODE down to t_end, log p tracked through both.
 //

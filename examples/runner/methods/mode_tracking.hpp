@@ -1,5 +1,5 @@
 #pragma once
-// "mode-tracking": the mode y_s of p(x_s | x_t) (MATH.md 4.1) for the fixed (t, x_t) =
+// "mode-tracking": the mode y_s of p(x_s | x_t) (docs/notation.md §4.1) for the fixed (t, x_t) =
 // (t_start, x_start), followed from y_{t_start} = x_start down to t_end (default the process's
 // t_min: use a process with t_min = 0 to reach argmax p(x_0 | x_t)). log p_s(y_s) is tracked
 // from init_logp at t_start. Needs the model's Hessian and the gradient of its Laplacian (the

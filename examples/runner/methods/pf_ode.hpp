@@ -1,6 +1,6 @@
 #pragma once
 // "pf-ode": probability-flow ODE from t_start (high noise) to t_end, log p tracked from
-// init_logp at t_start (MATH.md 3.1).
+// init_logp at t_start (docs/notation.md §3.1).
 #include <dlogp/dynamics/pf_ode.hpp>
 
 #include "common.hpp"

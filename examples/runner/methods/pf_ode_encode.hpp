@@ -1,7 +1,7 @@
 #pragma once
 // "pf-ode-encode": the likelihood of x_start at t_start (default t_min). The PF-ODE runs up to
 // t_end (default T) with ell = 0; log p_{t_start}(x_start) = log p_{t_end}(x_end) - ell_end
-// (MATH.md 3.1: encoding and sampling are the same ODE).
+// (docs/notation.md §3.1: encoding and sampling are the same ODE).
 #include <dlogp/dynamics/pf_ode.hpp>
 
 #include "common.hpp"

@@ -1,6 +1,6 @@
 #pragma once
-// "reverse-sde": the augmented reverse SDE (MATH.md 3.2), Euler-Maruyama from t_start down to
-// t_end; log p follows each path with the same Brownian increments as x.
+// "reverse-sde": the augmented reverse SDE (docs/notation.md §3.2), Euler-Maruyama from t_start
+// down to t_end; log p follows each path with the same Brownian increments as x.
 #include <dlogp/dynamics/reverse_sde.hpp>
 
 #include "common.hpp"

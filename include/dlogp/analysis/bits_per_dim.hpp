@@ -1,5 +1,5 @@
 #pragma once
-// Bits per dimension (MATH §7):
+// Bits per dimension (docs/notation.md §7):
 //   bpd = -(log p(x) + D ln(bin width)) / (D ln 2),
 // log p in nats of the model's continuous density at x (e.g. the PF-ODE log p_0), D the
 // dimension of one sample, and the bin width of the data's quantisation in MODEL units (after

@@ -1,13 +1,13 @@
 #pragma once
-// The forward-SDE ELBO (MATH §3.3, §3.6): run the augmented forward SDE (forward_sde.hpp) of
-// the model's score from a data point x_0 at t0 up to t1 and average
+// The forward-SDE ELBO (docs/notation.md §3.3, §3.6): run the augmented forward SDE
+// (forward_sde.hpp) of the model's score from a data point x_0 at t0 up to t1 and average
 //   log pi(x_t1) - (ell_t1 - ell_t0)
 // over forward paths; pi is the prior at t1. With the exact score every path gives log p_t0(x_0)
 // (up to the scheme's error); with a learned s_theta the average is Song et al.'s
 // continuous-time ELBO, a lower bound of the model SDE's log q_t0(x_0), with gap
 //   log q_t0(x_0) - ELBO = (1/2) int g^2 E|s_theta - grad log q_t|^2 dt
 // over the forward paths from x_0 (predicted_elbo_gap, given the reference score of q_t).
-// Euler-Maruyama adds an O(h) term to the estimate (GROUND_TRUTH S4).
+// Euler-Maruyama adds an O(h) term to the estimate (docs/ground-truth.md S4).
 #include <cmath>
 #include <concepts>
 #include <cstdint>

@@ -1,9 +1,9 @@
 #pragma once
-// The h statistic behind density guidance (MATH §5.2):
+// The h statistic behind density guidance (docs/notation.md §5.2):
 //   h_t(x) = sigma_t^2 (Lap log p_t(x) + |s_t(x)|^2) / sqrt(2D).
 // Under x ~ p_t it has mean 0 (E[Lap] = -E|s|^2, integration by parts) and variance <= 1; for
 // isotropic Gaussian data of variance c^2 its standard deviation is sigma^2 / (alpha^2 c^2 +
-// sigma^2) (GROUND_TRUTH T6). DG-ODE replaces the PF-ODE's h by the quantile Phi^{-1}(q).
+// sigma^2) (docs/ground-truth.md T6). DG-ODE replaces the PF-ODE's h by the quantile Phi^{-1}(q).
 #include <cmath>
 #include <cstdint>
 #include <vector>

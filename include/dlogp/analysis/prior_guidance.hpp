@@ -1,7 +1,7 @@
 #pragma once
-// Prior guidance (MATH §5.4): rescale each latent x_T to the norm sigma_T chi_D^{-1}(q_norm)
-// before a plain PF-ODE. Under the prior N(0, sigma_T^2 I), |x_T| / sigma_T is chi_D
-// distributed, so q_norm = 0.5 gives the median norm; with score alignment (SA > 0), a larger
+// Prior guidance (docs/notation.md §5.4): rescale each latent x_T to the norm sigma_T
+// chi_D^{-1}(q_norm) before a plain PF-ODE. Under the prior N(0, sigma_T^2 I), |x_T| / sigma_T is
+// chi_D distributed, so q_norm = 0.5 gives the median norm; with score alignment (SA > 0), a larger
 // q_norm gives a lower log p_0 (more detail), a smaller one a higher log p_0.
 //
 // chi_D's CDF is the regularised lower incomplete gamma P(D/2, r^2/2). It is evaluated by its

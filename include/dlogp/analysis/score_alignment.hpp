@@ -1,11 +1,11 @@
 #pragma once
-// Score alignment (MATH §5.4): the PF-ODE augmented with a tangent v and a scalar w,
+// Score alignment (docs/notation.md §5.4): the PF-ODE augmented with a tangent v and a scalar w,
 //   dx/dt = u = f x - (1/2) g^2 s,   dv/dt = J_u v = f v - (1/2) g^2 J_s v,
 //   dw/dt = -<grad div u, v> = (1/2) g^2 <grad Lap, v>,
 // started at v = v_T, w = <s_T(x_T), v_T>. Along the flow w = d/de log p_t(Psi(x_T + e v_T)),
 // so at the end w = <s_end(x_end), v_end> (the score-based check computed beside it). With the
 // default v_T = s_T(x_T) the end value of w is the score alignment SA; SA > 0 means scaling the
-// latent up lowers log p_0 (MATH §5.4, latent_scaling_derivative).
+// latent up lowers log p_0 (docs/notation.md §5.4, latent_scaling_derivative).
 //
 // The state handed to the driver stacks [x; v] (2D rows) and carries w in the log p slot, so
 // every scheme (rk4, dopri5, ...) and the driver's statistics, threads and observers apply.
@@ -24,8 +24,8 @@
 
 namespace dlogp {
 
-/// The augmented ODE of MATH §5.4 as ODE dynamics on the stacked state [x; v] (2D x N) with
-/// w in the log p slot.
+/// The augmented ODE of docs/notation.md §5.4 as ODE dynamics on the stacked state [x; v] (2D x N)
+/// with w in the log p slot.
 template <score_model Model, process Process>
 class score_alignment_ode {
  public:
@@ -171,8 +171,8 @@ score_alignment_result<S> score_alignment(const Model& model, const Process& pro
 }
 
 /// d/dc log p_0(Psi(c z)) = -(sigma_T^2 / c) SA for a latent c z under the prior
-/// N(0, sigma_T^2 I), whose score at x_T = c z is -x_T / sigma_T^2 (MATH §5.4). For a model
-/// whose p_T is N(0, P_T I), pass sigma_T = sqrt(P_T).
+/// N(0, sigma_T^2 I), whose score at x_T = c z is -x_T / sigma_T^2 (docs/notation.md §5.4). For a
+/// model whose p_T is N(0, P_T I), pass sigma_T = sqrt(P_T).
 inline double latent_scaling_derivative(double alignment, double sigma_T, double c) {
   detail::require(c != 0 && std::isfinite(c),
                   "latent_scaling_derivative: c must be finite and non-zero (" +

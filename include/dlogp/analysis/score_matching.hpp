@@ -14,16 +14,17 @@
 // F_t = E_{p_t} |grad log p_t|^2 (Fisher information; Stein's identity E[s.eps] = sqrt(v) E[div s]
 // links DSM and ISM per point: DSM integrand = ISM integrand + D / (2 v)).
 //
-// Likelihood weighting lambda = g^2 and the ELBO (MATH §3.6; Song et al. 2021). Averaging the
-// augmented forward SDE (MATH §3.3) with s_theta over the forward noise from (t_lo, x_{t_lo}) to T:
+// Likelihood weighting lambda = g^2 and the ELBO (docs/notation.md §3.6; Song et al. 2021).
+// Averaging the augmented forward SDE (docs/notation.md §3.3) with s_theta over the forward noise
+// from (t_lo, x_{t_lo}) to T:
 //   ELBO(x) = E log pi(x_T) + D log(alpha_T / alpha_{t_lo}) - ISM_{g^2}(x)
 //           = E log pi(x_T) + D log(alpha_T / alpha_{t_lo}) + (D/2) int_{t_lo}^T g^2 / v dt
 //             - DSM_{g^2}(x),
 // and with t_d = 0 the middle integral is lambda(t_lo) - lambda(T) (log-SNR). Averaged over data
 // x ~ p_0 it gives E_p[log p_{t_lo}] - E_p[ELBO] = KL(p_T || pi) + (DSM_{g^2} - DSM_{g^2}^min),
 // i.e. the DSM excess over its minimum is the data-averaged ELBO gap left after the prior
-// mismatch (score_matching_elbo below). The bias of the augmented reverse SDE (MATH §3.6) is
-// the same functional, (1/2) int g^2 E |s_theta - grad log q_t|^2, taken under the model's
+// mismatch (score_matching_elbo below). The bias of the augmented reverse SDE (docs/notation.md
+// §3.6) is the same functional, (1/2) int g^2 E |s_theta - grad log q_t|^2, taken under the model's
 // marginals q_t instead of the data's p_t; the two coincide only when s_theta is exact (both 0).
 // See docs/samplers.md.
 //
@@ -428,7 +429,7 @@ double expected_prior_log_density(const P& p, double t_data, double t_end,
          (a * a * xx + D * v) / (2 * prior_variance);
 }
 
-/// Continuous-time ELBO (Song et al. 2021, MATH §3.6) of every point x (at opt.t_data):
+/// Continuous-time ELBO (Song et al. 2021, docs/notation.md §3.6) of every point x (at opt.t_data):
 ///   ELBO(x) = E log pi(x_T) + D log(alpha_T / alpha_{t_lo}) - ISM_{g^2}(x)   over [t_lo, t_hi],
 /// a lower bound of log q_{t_lo}(x) when t_lo = t_data (of its average over the kernel to t_lo
 /// otherwise), q the model SDE's marginal started from pi = N(0, prior_variance I) at t_hi.

@@ -1,6 +1,6 @@
 #pragma once
-// The bias of the augmented reverse-SDE log-density estimate with a learned score (MATH §3.6,
-// Theorem 3 of the first paper): with s_theta != grad log q_t, where q_t are the marginals of
+// The bias of the augmented reverse-SDE log-density estimate with a learned score (docs/notation.md
+// §3.6, Theorem 3 of the first paper): with s_theta != grad log q_t, where q_t are the marginals of
 // the model's reverse SDE,
 //   E[ell_end - log q_end(x_end)] = (1/2) int g^2 E_{q_t} |s_theta - grad log q_t|^2 dt >= 0.
 //
@@ -12,7 +12,7 @@
 //                       prediction on the SAME Brownian paths (same seed and ids: the two runs
 //                       have bit-identical x), with the paired difference.
 // Both are per path; the driver's threads, batches and determinism apply. With Euler-Maruyama
-// the measured bias carries an O(h) discretisation term (GROUND_TRUTH S3: 0.294 at 4000
+// the measured bias carries an O(h) discretisation term (docs/ground-truth.md S3: 0.294 at 4000
 // steps against the continuous 0.2847).
 #include <cmath>
 #include <type_traits>

@@ -6,8 +6,9 @@
 
 namespace dlogp {
 
-/// A forward (noising) process x_t = alpha(t) x_0 + sigma(t) eps on [t_min, t_max] (MATH §1).
-/// f = d log alpha / dt, g2 = d sigma^2/dt - 2 f sigma^2, log_snr = log(alpha^2 / sigma^2).
+/// A forward (noising) process x_t = alpha(t) x_0 + sigma(t) eps on [t_min, t_max]
+/// (docs/notation.md §1). f = d log alpha / dt, g2 = d sigma^2/dt - 2 f sigma^2, log_snr =
+/// log(alpha^2 / sigma^2).
 template <class P>
 concept process = requires(const P& p, double t) {
   { p.alpha(t) } -> std::convertible_to<double>;

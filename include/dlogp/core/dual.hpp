@@ -2,7 +2,7 @@
 // Forward-mode dual numbers v + d * epsilon (epsilon^2 = 0): evaluating a function on
 // dual(x, u) gives f(x) in .v and the directional derivative f'(x) u in .d. Used to get
 // exact Jacobian-vector products of a score written as a template on its scalar type
-// (MATH §6). Eigen matrices of duals work (products, array functions) through the
+// (docs/notation.md §6). Eigen matrices of duals work (products, array functions) through the
 // NumTraits / ScalarBinaryOpTraits specialisations at the bottom.
 #include <Eigen/Core>
 #include <cmath>

@@ -1,5 +1,5 @@
 #pragma once
-// Standard normal CDF and quantile Phi^{-1} (density guidance's q, MATH §5.2).
+// Standard normal CDF and quantile Phi^{-1} (density guidance's q, docs/notation.md §5.2).
 //
 // The quantile starts from Acklam's rational approximation (relative error < 1.2e-9) and takes
 // one Halley step on Phi(x) - p, which cubes the error: the result is within a few ulp of the

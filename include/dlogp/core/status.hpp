@@ -10,7 +10,8 @@ enum class status {
   max_steps,       ///< adaptive solver used its step budget; partial state returned
   step_underflow,  ///< adaptive step size fell below the representable minimum
   non_finite,      ///< a NaN/Inf appeared; the last finite state is returned
-  eta_blowup,      ///< density guidance factor eta diverged (MATH §5.2, GROUND_TRUTH T2)
+  eta_blowup,      ///< density guidance factor eta diverged (docs/notation.md §5.2,
+                   ///< docs/ground-truth.md T2)
   model_error,     ///< the model threw dlogp::numerical_error at this trajectory's state
 };
 

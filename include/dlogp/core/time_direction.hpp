@@ -1,5 +1,5 @@
 #pragma once
-// Which way in time a dynamics may run (MATH §1: sampling runs t_max -> t_min, dt < 0).
+// Which way in time a dynamics may run (docs/notation.md §1: sampling runs t_max -> t_min, dt < 0).
 //
 // The reverse SDE, the HD-ODE, mode tracking and density guidance describe sampling, with a
 // reverse-time Brownian motion or a drift towards high density; run the other way they still

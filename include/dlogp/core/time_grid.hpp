@@ -1,7 +1,7 @@
 #pragma once
-// Time grids for fixed-step schemes (MATH §1 "Time grids"). A grid runs from t_start to t_end
-// in either direction (sampling: t_max -> t_min; encoding: the reverse), has steps + 1 points,
-// starts and ends exactly at t_start and t_end, and is strictly monotone.
+// Time grids for fixed-step schemes (docs/notation.md §1 "Time grids"). A grid runs from t_start to
+// t_end in either direction (sampling: t_max -> t_min; encoding: the reverse), has steps + 1
+// points, starts and ends exactly at t_start and t_end, and is strictly monotone.
 #include <cmath>
 #include <string>
 #include <string_view>

@@ -1,6 +1,6 @@
 #pragma once
-// Divergence of the score (Laplacian of log p_t) for the log-density rates (MATH §3, §6):
-// exact (best route the model offers, see exact.hpp) or Hutchinson (hutchinson.hpp).
+// Divergence of the score (Laplacian of log p_t) for the log-density rates (docs/notation.md §3,
+// §6): exact (best route the model offers, see exact.hpp) or Hutchinson (hutchinson.hpp).
 #include <string>
 
 #include "dlogp/core/concepts.hpp"

@@ -1,6 +1,6 @@
 #pragma once
-// Exact divergence of a score field, div s = trace(J) = Laplacian of log p_t (MATH §6), and
-// the Jacobian-vector products it and Hutchinson's estimator are built from.
+// Exact divergence of a score field, div s = trace(J) = Laplacian of log p_t (docs/notation.md §6),
+// and the Jacobian-vector products it and Hutchinson's estimator are built from.
 //
 // Routes, best first, chosen at compile time from what the model offers:
 //   laplacian          model.score_and_laplacian(t, X, S, lap)            cost 1 (or laplacian_cost())

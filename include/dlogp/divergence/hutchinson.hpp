@@ -1,5 +1,5 @@
 #pragma once
-// Hutchinson's estimator of the divergence of the score (MATH §6):
+// Hutchinson's estimator of the divergence of the score (docs/notation.md §6):
 //   div s = E[z^T J z],   averaged over K probes z with E[z z^T] = I.
 // Variance of one probe for symmetric J: Rademacher 2 sum_{i != j} J_ij^2, Gaussian
 // 2 |J|_F^2, so Rademacher is never worse; K probes divide it by K.

@@ -1,6 +1,6 @@
 #pragma once
-// Density guidance (MATH §5.1-5.3): flows that impose how log p_t(x_t) changes, with log p
-// tracked along them.
+// Density guidance (docs/notation.md §5.1-5.3): flows that impose how log p_t(x_t) changes, with
+// log p tracked along them.
 //
 //   density_guided_flow  §5.1  u = v + ((div v + b) / |s|^2) s imposes d ell/dt = b_t(x)
 //                              (v = PF-ODE field, the flow whose marginals are p_t).
@@ -9,8 +9,8 @@
 //   dg_sde               §5.3  the same log p schedule with noise phi(t) P dW-bar,
 //                              P = I - s s^T / |s|^2, phi = phi_tilde(t) g(t).
 //
-// Blow-up (GROUND_TRUTH T2). For q > 0.5 the guidance pulls the sample towards a mode of p_t;
-// for isotropic data the radial variable w = |x|^2 / (c^2 + sigma^2) falls by k per unit of
+// Blow-up (docs/ground-truth.md T2). For q > 0.5 the guidance pulls the sample towards a mode of
+// p_t; for isotropic data the radial variable w = |x|^2 / (c^2 + sigma^2) falls by k per unit of
 // log-SNR and the ODE breaks down when w reaches 0 (eta -> infinity, |sigma s|^2 -> 0); a
 // discretisation then jumps through the mode and returns plausible-looking garbage. The
 // dynamics measure w for any model as w = D |s|^2 / (-Lap) (exact for isotropic Gaussians; the
@@ -37,9 +37,10 @@ namespace dlogp {
 
 /// How density-guided dynamics track ell = log p_t(x_t).
 enum class dg_logp {
-  general,   ///< from the dynamics actually applied: MATH §3.4 (ODE), §3.5 (SDE)
-  schedule,  ///< the rate the guidance imposes (MATH §5.1 b_t; for DG: PF-ODE rate + k/2 per
-             ///< unit of log-SNR). Equal to `general` up to rounding when the guidance is exact.
+  general,   ///< from the dynamics actually applied: docs/notation.md §3.4 (ODE), §3.5 (SDE)
+  schedule,  ///< the rate the guidance imposes (docs/notation.md §5.1 b_t; for DG: PF-ODE rate
+             ///< + k/2 per unit of log-SNR). Equal to `general` up to rounding when the guidance
+             ///< is exact.
 };
 
 constexpr const char* to_string(dg_logp m) {
@@ -118,7 +119,7 @@ inline bool dg_blown_up(double k, double norm2, double eta, const double* lap, l
 }  // namespace detail
 
 // ------------------------------------------------------------------------------------------
-/// MATH §5.1: the smallest change of the PF-ODE field v that imposes d ell/dt = b_t(x):
+/// docs/notation.md §5.1: the smallest change of the PF-ODE field v that imposes d ell/dt = b_t(x):
 ///   dx/dt = v + ((div v + b) / |s|^2) s,   div v = f D - (1/2) g^2 Lap.
 /// Target is called once per rate evaluation, batched:
 ///   void b(double t, const matrix<S>& X, const matrix<S>& score, const vector<S>& lap,
@@ -178,7 +179,7 @@ class density_guided_flow {
       if (!ctx.track_logp) {
         dL(j) = 0;
       } else if (logp_ == dg_logp::general) {
-        dL(j) = S(-div_v + double(acc));  // MATH §3.4
+        dL(j) = S(-div_v + double(acc));  // docs/notation.md §3.4
       } else {
         dL(j) = b_(j);
       }
@@ -197,10 +198,10 @@ class density_guided_flow {
 };
 
 // ------------------------------------------------------------------------------------------
-/// DG-ODE (MATH §5.2): dx/dt = f x - (1/2) g^2 eta s, eta = 1 + sqrt(2D) Phi^{-1}(q) / |sigma s|^2.
-/// Adds (1/2) sqrt(2D) Phi^{-1}(q) nats per unit of log-SNR travelled to the PF-ODE's change of
-/// log p. Log p (both modes need the Laplacian):
-///   general   d ell/dt = -div v + (u - v)^T s      (MATH §3.4, from the drift applied)
+/// DG-ODE (docs/notation.md §5.2): dx/dt = f x - (1/2) g^2 eta s, eta = 1 + sqrt(2D) Phi^{-1}(q) /
+/// |sigma s|^2. Adds (1/2) sqrt(2D) Phi^{-1}(q) nats per unit of log-SNR travelled to the PF-ODE's
+/// change of log p. Log p (both modes need the Laplacian):
+///   general   d ell/dt = -div v + (u - v)^T s      (docs/notation.md §3.4, from the drift applied)
 ///   schedule  d ell/dt = -div v - (1/2) g^2 k / sigma^2
 /// q = 0.5 takes pf_ode's arithmetic and is bit-identical to it (x, log p and evaluations).
 template <score_model Model, process Process>
@@ -301,13 +302,13 @@ class dg_ode {
 };
 
 // ------------------------------------------------------------------------------------------
-/// DG-SDE (MATH §5.3), for euler_maruyama: noise phi P dW-bar with phi = phi_tilde(t) g(t),
-/// P = I - s_hat s_hat^T (or I without projection), drift
+/// DG-SDE (docs/notation.md §5.3), for euler_maruyama: noise phi P dW-bar with phi = phi_tilde(t)
+/// g(t), P = I - s_hat s_hat^T (or I without projection), drift
 ///   f x - (1/2) g^2 (eta - phi_tilde^2 Lap / |s|^2) s  [- (1/2) phi^2 (s_hat^T H s_hat)/|s|^2 s].
 /// With projection, the Laplacian correction and the Hessian term, the rate of log p is the
 /// DG-ODE's exactly; without the Hessian term it is off by (1/2) phi^2 s_hat^T H s_hat, O(1)
-/// against O(D) (MATH §5.3). Log p:
-///   general   MATH §3.5 with G = phi P: [-f D + <s, u - f x> + (1/2) g^2 (Lap + |s|^2)
+/// against O(D) (docs/notation.md §5.3). Log p:
+///   general   docs/notation.md §3.5 with G = phi P: [-f D + <s, u - f x> + (1/2) g^2 (Lap + |s|^2)
 ///             - (1/2) tr(G G^T H)] dt + <s, G dW-bar>; needs s_hat^T H s_hat (one score JVP)
 ///             when the noise is projected and the Hessian term is off.
 ///   schedule  the DG-ODE rate, no noise term.
@@ -415,7 +416,7 @@ class dg_sde {
         noise_l(j) = 0;
       } else {
         const double tr_ggh = !noisy ? 0.0 : opt_.project_noise ? phi2 * (lap - shs) : phi2 * lap;
-        // <s, u - f x> = -coef |s|^2; MATH §3.5.
+        // <s, u - f x> = -coef |s|^2; docs/notation.md §3.5.
         dL(j) = S(-f * double(D) - coef * n + 0.5 * g2 * (lap + n) - 0.5 * tr_ggh);
         noise_l(j) = detail::dot_fixed_order(s, nx, D);
       }

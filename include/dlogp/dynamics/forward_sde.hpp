@@ -1,8 +1,9 @@
 #pragma once
-// Augmented forward SDE (MATH §3.3, Theorem 2), run with dt > 0:
+// Augmented forward SDE (docs/notation.md §3.3, Theorem 2), run with dt > 0:
 //   dx = f x dt + g dW,
 //   d ell = (-f D + g^2 div s + (1/2) g^2 |s|^2) dt + g s^T dW.
-// With a learned score, averaging log p_T(x_T) minus the increments gives the ELBO (MATH §3.6).
+// With a learned score, averaging log p_T(x_T) minus the increments gives the ELBO
+// (docs/notation.md §3.6).
 #include <cmath>
 
 #include "dlogp/core/column_ops.hpp"

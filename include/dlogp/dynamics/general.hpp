@@ -1,6 +1,6 @@
 #pragma once
-// Log p along ANY dynamics (MATH §3.4, §3.5). The user gives the drift u(t, X) and, for an SDE,
-// a diffusion G; dlogp tracks ell = log p_t(x_t), p_t the marginals of the model's forward
+// Log p along ANY dynamics (docs/notation.md §3.4, §3.5). The user gives the drift u(t, X) and, for
+// an SDE, a diffusion G; dlogp tracks ell = log p_t(x_t), p_t the marginals of the model's forward
 // process, along the user's path:
 //   ODE  dx/dt = u:              d ell/dt = -div v + <u - v, s>,   v = f x - (1/2) g^2 s
 //   SDE  dx = u dt + G dW-bar:   d ell = [-div v + <u - v, s> - (1/2) tr(G G^T H)] dt + <s, G dW-bar>
@@ -85,7 +85,7 @@ concept drift_with_score =
 template <class F, class S>
 concept drift_without_score = std::invocable<F&, double, const matrix<S>&, matrix<S>&>;
 
-/// d ell/dt along dx/dt = U (MATH §3.4): -div v + <U - v, s>, v = f x - (1/2) g^2 s.
+/// d ell/dt along dx/dt = U (docs/notation.md §3.4): -div v + <U - v, s>, v = f x - (1/2) g^2 s.
 /// -div v is written exactly as pf_ode writes it, so U = v (the same expression) gives back the
 /// PF-ODE rate bit for bit (U - v is then exactly 0).
 template <class S>
@@ -111,9 +111,9 @@ constexpr divergence_options default_general_divergence() {
     return divergence_options{.kind = divergence_kind::hutchinson, .probes = 1};
 }
 
-/// Dynamics with a user drift (and optional diffusion) that track log p (MATH §3.4 / §3.5).
-/// With Diffusion = no_diffusion it is ODE dynamics (rate), otherwise SDE dynamics (sde_terms,
-/// for euler_maruyama). Build it with general_ode / general_sde.
+/// Dynamics with a user drift (and optional diffusion) that track log p (docs/notation.md §3.4 /
+/// §3.5). With Diffusion = no_diffusion it is ODE dynamics (rate), otherwise SDE dynamics
+/// (sde_terms, for euler_maruyama). Build it with general_ode / general_sde.
 ///
 /// Score-evaluation equivalents per column and call: the divergence estimator's cost (1 with an
 /// analytic Laplacian), plus for a matrix / operator G: 1 (Hessian), D JVPs (exact without a
@@ -126,7 +126,8 @@ class general_dynamics {
   using S = scalar_type;
   static constexpr int form = detail::diffusion_form<Diffusion>::value;
   static constexpr bool stochastic = form > 0;
-  /// An SDE runs in reverse time (dW-bar, MATH §3.5); an ODE both ways (core/time_direction.hpp).
+  /// An SDE runs in reverse time (dW-bar, docs/notation.md §3.5); an ODE both ways
+  /// (core/time_direction.hpp).
   static constexpr dynamics_direction direction =
       stochastic ? dynamics_direction{time_direction::reverse, "general_sde", "forward_sde"}
                  : dynamics_direction{time_direction::any, "general_ode", "pf_ode"};
@@ -331,7 +332,7 @@ class general_dynamics {
   bool g_ready_ = false;
 };
 
-/// ODE dynamics dx/dt = u(t, x) with log p tracked (MATH §3.4).
+/// ODE dynamics dx/dt = u(t, x) with log p tracked (docs/notation.md §3.4).
 template <score_model Model, process Process, class Drift>
 general_dynamics<Model, Process, Drift> general_ode(
     const Model& model, Process process, Drift drift,
@@ -339,8 +340,8 @@ general_dynamics<Model, Process, Drift> general_ode(
   return {model, std::move(process), std::move(drift), no_diffusion{}, divergence};
 }
 
-/// SDE dynamics dx = u dt + G dW-bar (t decreasing) with log p tracked (MATH §3.5). Diffusion is
-/// isotropic_diffusion{c}, matrix_diffusion{G} or operator_diffusion{apply}.
+/// SDE dynamics dx = u dt + G dW-bar (t decreasing) with log p tracked (docs/notation.md §3.5).
+/// Diffusion is isotropic_diffusion{c}, matrix_diffusion{G} or operator_diffusion{apply}.
 template <score_model Model, process Process, class Drift, class Diffusion>
 general_dynamics<Model, Process, Drift, Diffusion> general_sde(
     const Model& model, Process process, Drift drift, Diffusion diffusion,

@@ -1,8 +1,8 @@
 #pragma once
-// High-density ODE (MATH §4.2, Remark 1 of the first paper): the reverse-SDE drift without its
-// noise, i.e. the PF-ODE with the score doubled,
+// High-density ODE (docs/notation.md §4.2, Remark 1 of the first paper): the reverse-SDE drift
+// without its noise, i.e. the PF-ODE with the score doubled,
 //   dy/ds = f y - g^2 s(s, y),
-// with log p tracked by MATH §3.4 (u = the HD drift, v = the PF-ODE field):
+// with log p tracked by docs/notation.md §3.4 (u = the HD drift, v = the PF-ODE field):
 //   d ell/ds = -div v + <u - v, s> = -f D + (1/2) g^2 Lap - (1/2) g^2 |s|^2.
 // It drifts towards high density: exact mode of p(x_s | x_t) for Gaussian data, an approximation
 // of the mode-tracking ODE (mode_tracking.hpp) otherwise, at the cost of the PF-ODE.

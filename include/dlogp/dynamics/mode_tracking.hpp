@@ -1,10 +1,10 @@
 #pragma once
-// Mode-tracking ODE (MATH §4.1, Theorem 5 of the first paper). Fix (t, x_t); the mode
+// Mode-tracking ODE (docs/notation.md §4.1, Theorem 5 of the first paper). Fix (t, x_t); the mode
 // y_s = argmax p(x_s | x_t), s from t down to 0, follows
 //   dy/ds = f y - g^2 s(s, y) - (1/2) g^2 [H(s, y) - c_s I]^{-1} grad Lap(s, y),
 //   c_s = a^2 / v,  a = alpha_t / alpha_s,  v = sigma_t^2 - a^2 sigma_s^2,
-// from y_t = x_t. It follows a LOCAL mode continuously. log p_s(y_s) is tracked by MATH §3.4
-// with u = this drift: d ell/ds = -div v_pf + <u - v_pf, s>.
+// from y_t = x_t. It follows a LOCAL mode continuously. log p_s(y_s) is tracked by docs/notation.md
+// §3.4 with u = this drift: d ell/ds = -div v_pf + <u - v_pf, s>.
 //
 // c_s is infinite at s = t, so the system is solved in the form
 //   [H - c I]^{-1} g = [v H - a^2 I]^{-1} (v g),

@@ -1,5 +1,5 @@
 #pragma once
-// Probability-flow ODE with the instantaneous change of variables (MATH §3.1):
+// Probability-flow ODE with the instantaneous change of variables (docs/notation.md §3.1):
 //   dx/dt = f x - (1/2) g^2 s,   d ell/dt = -f D + (1/2) g^2 div s.
 // Sampling (t_max -> t_min) and encoding data (t_min -> t_max) are the same ODE.
 #include "dlogp/core/concepts.hpp"

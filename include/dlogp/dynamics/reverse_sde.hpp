@@ -1,5 +1,5 @@
 #pragma once
-// Reverse SDE, plain or augmented (MATH §3.2, Theorem 1 of the first paper):
+// Reverse SDE, plain or augmented (docs/notation.md §3.2, Theorem 1 of the first paper):
 //   dx = (f x - g^2 s) dt + g dW-bar,
 //   d ell = (-f D - (1/2) g^2 |s|^2) dt + g s^T dW-bar   (the SAME increment as x).
 // Tracking log p costs two dot products per trajectory: no divergence, no extra score call.

@@ -1,5 +1,5 @@
 #pragma once
-// The exact Gaussian-mixture oracle, the library's ground truth (MATH §2):
+// The exact Gaussian-mixture oracle, the library's ground truth (docs/notation.md §2):
 //   p_0 = sum_k w_k N(mu_k, S_k) in R^D,   p_t = sum_k w_k N(alpha mu_k, alpha^2 S_k + sigma^2 I).
 // Score, log density, Laplacian, Hessian, gradient of the Laplacian, denoiser, the posterior
 // p(x_s | x_t) and exact sampling from p_t, for any process.
@@ -320,7 +320,7 @@ class gaussian_mixture {
     }
   }
 
-  /// G(:, j) = grad Lap log p_t at X(:, j). Centred form of MATH §2's
+  /// G(:, j) = grad Lap log p_t at X(:, j). Centred form of docs/notation.md §2's
   /// G - L g - 2 Hp g + 2|g|^2 g, namely sum_k r_k (c_k tr P_k^{-1} + 2 P_k^{-1} c_k - c_k |c_k|^2)
   /// with c_k = u_k + s (the third cumulant of the log-sum-exp).
   void grad_laplacian(double t, const matrix<Scalar>& X, matrix<Scalar>& G) const {

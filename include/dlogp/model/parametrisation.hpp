@@ -1,6 +1,6 @@
 #pragma once
-// Adapters that turn a network's raw output into a score (MATH §1 "Parametrisations"), their
-// inverses, and a score model wrapping a network that predicts one of them.
+// Adapters that turn a network's raw output into a score (docs/notation.md §1 "Parametrisations"),
+// their inverses, and a score model wrapping a network that predicts one of them.
 //   epsilon:        s = -eps / sigma
 //   x0 (denoiser):  s = (alpha D - x) / sigma^2
 //   v = alpha eps - sigma x0:  eps = (alpha v + sigma x) / (alpha^2 + sigma^2), s = -eps / sigma

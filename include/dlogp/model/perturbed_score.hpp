@@ -1,9 +1,9 @@
 #pragma once
-// A deliberately wrong score for bias tests (MATH §3.6, GROUND_TRUTH S3/S4): s_theta = (1 + delta) s
-// where s is the wrapped model's score. It is the exact score of the unnormalised density
-// p^(1 + delta), so the Laplacian, Hessian, gradient of the Laplacian and the score JVP scale by
-// the same factor, and are forwarded when the wrapped model has them. log_density and denoiser
-// are NOT forwarded: the perturbed model has no known normalised density.
+// A deliberately wrong score for bias tests (docs/notation.md §3.6, docs/ground-truth.md S3/S4):
+// s_theta = (1 + delta) s where s is the wrapped model's score. It is the exact score of the
+// unnormalised density p^(1 + delta), so the Laplacian, Hessian, gradient of the Laplacian and the
+// score JVP scale by the same factor, and are forwarded when the wrapped model has them.
+// log_density and denoiser are NOT forwarded: the perturbed model has no known normalised density.
 #include <cmath>
 #include <string>
 #include <utility>

@@ -1,5 +1,6 @@
 #pragma once
-// EDM process (Karras et al. 2022): alpha = 1, sigma = t, so time is the noise level (MATH §1).
+// EDM process (Karras et al. 2022): alpha = 1, sigma = t, so time is the noise level
+// (docs/notation.md §1).
 #include <cmath>
 #include <string>
 

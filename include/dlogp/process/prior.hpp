@@ -1,6 +1,6 @@
 #pragma once
-// The usual Gaussian prior N(0, sigma(t)^2 I) at the start of sampling (MATH §1 "Prior").
-// An analytic model can give the exact log p_T instead (tests should prefer it).
+// The usual Gaussian prior N(0, sigma(t)^2 I) at the start of sampling (docs/notation.md §1
+// "Prior"). An analytic model can give the exact log p_T instead (tests should prefer it).
 #include <cmath>
 #include <concepts>
 #include <cstdint>

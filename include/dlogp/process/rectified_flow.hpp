@@ -1,6 +1,6 @@
 #pragma once
 // Rectified flow / linear interpolant: alpha = 1 - t, sigma = t on [0, t_max], t_max < 1
-// (f and g2 blow up at t = 1; MATH §1).
+// (f and g2 blow up at t = 1; docs/notation.md §1).
 #include <cmath>
 #include <string>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Sub-VP process (Song et al. 2021): VP's alpha with sigma = 1 - alpha^2 (MATH §1).
+// Sub-VP process (Song et al. 2021): VP's alpha with sigma = 1 - alpha^2 (docs/notation.md §1).
 #include <cmath>
 #include <string>
 

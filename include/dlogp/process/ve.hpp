@@ -1,5 +1,5 @@
 #pragma once
-// Variance-exploding process with a geometric noise schedule (MATH §1):
+// Variance-exploding process with a geometric noise schedule (docs/notation.md §1):
 // alpha = 1, sigma = sigma_min (sigma_max / sigma_min)^t. Note sigma(0) = sigma_min, not 0.
 #include <cmath>
 #include <string>

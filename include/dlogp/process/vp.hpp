@@ -1,5 +1,5 @@
 #pragma once
-// Variance-preserving process with a linear beta schedule (MATH §1).
+// Variance-preserving process with a linear beta schedule (docs/notation.md §1).
 #include <algorithm>
 #include <cmath>
 #include <string>

@@ -2,7 +2,7 @@
 // Predictor-corrector sampling (Song et al. 2021, "reverse diffusion + Langevin"): on a grid
 // t_0 = t_start > ... > t_N = t_end, at each t_i
 //   corrector: M Langevin moves targeting p_{t_i}, x' = x + e s + sqrt(2 e) z   (langevin.hpp)
-//   predictor: one Euler-Maruyama step of the reverse SDE to t_{i+1}           (MATH §3.2)
+//   predictor: one Euler-Maruyama step of the reverse SDE to t_{i+1}   (docs/notation.md §3.2)
 // with log p carried along: the predictor by the augmented reverse SDE (same increment as x),
 // each corrector move by the trapezoid line integral (1/2)(s(x) + s(x')).(x' - x). Tracking log p
 // costs no extra evaluation: the score at a corrector's end point is the next move's (or the

@@ -23,8 +23,8 @@
 //                  (local error O(h^2), global order 2 kept); 3M starts with one single-step-2
 //                  step, then one 2M step (local errors O(h^3), global order 3 kept).
 //
-// log p (MATH §3.1): ell_next - ell = -D log(alpha_1/alpha_0) - int_{l_0}^{l_1} q dl with
-// q = sigma^2 div s (from -f D dt = -D dlog alpha and (1/2) g^2 dt = -sigma^2 dl). The first
+// log p (docs/notation.md §3.1): ell_next - ell = -D log(alpha_1/alpha_0) - int_{l_0}^{l_1} q dl
+// with q = sigma^2 div s (from -f D dt = -D dlog alpha and (1/2) g^2 dt = -sigma^2 dl). The first
 // part is exact; q is integrated with a rule of the solver's order at the solver's own nodes,
 // so log p costs no evaluation beyond the solver's:
 //   DDIM: left rectangle; single-step 2: midpoint; single-step 3: nodes 0, 2/3 with weights
