@@ -35,7 +35,7 @@ namespace detail {
 /// async-signal-safe functions, so the paths live in fixed buffers and are published by a
 /// counter written after the buffer.
 struct pending_files {
-  static constexpr int capacity = 4;
+  static constexpr int capacity = 16;  // --output and the --arrays files (9 at most today)
   char paths[capacity][PATH_MAX + 1] = {};
   volatile sig_atomic_t used[capacity] = {};
 };

@@ -113,6 +113,26 @@ TEST_CASE("files: SIGINT, SIGTERM and SIGHUP end the run by the signal, the old 
   fs::remove_all(dir);
 }
 
+TEST_CASE("files: a signal during a run with --arrays leaves the folder as it was", "[cli][files]") {
+  const fs::path dir = scratch_dir("files-signal-arrays");
+  const fs::path arrays = dir / "arrays", out = dir / "run.json";
+  fs::create_directories(arrays);
+  std::ofstream(arrays / "logp.npy") << precious;
+  std::ofstream(out) << precious;
+  run_options interrupt;
+  interrupt.signal = SIGTERM;
+  interrupt.signal_after_seconds = 1.0;
+  const std::string recorded = long_spec.substr(0, long_spec.size() - 1) + R"(, "record": {"every": 1000}})";
+  const auto r = run_program(DLOGP_RUN_EXE, {"-", "-o", out.string(), "--arrays", arrays.string()}, recorded, dir, interrupt);
+  CHECK(r.signaled);
+  CHECK(r.code == 128 + SIGTERM);
+  CHECK(slurp(out) == precious);
+  CHECK(slurp(arrays / "logp.npy") == precious);
+  check_only(arrays, {"logp.npy"});  // none of the nine temporary files is left
+  check_only(dir, {"arrays", "run.json"});
+  fs::remove_all(dir);
+}
+
 TEST_CASE("files: two runs writing the same --output leave one complete document", "[cli][files]") {
   const fs::path dir = scratch_dir("files-race");
   fs::create_directories(dir / "a");
