@@ -312,7 +312,9 @@ TEST_CASE("cli spec: every key of the schema is accepted by the validator", "[cl
       patched(R"({"method": "pc", "pc": {"corrector_steps": 2, "snr": 0.1, "snr_pilot": 8}})"),
       patched(R"({"method": "objective", "objective": {"objectives": ["ism"], "weighting": "sigma2",
         "time_sampling": "log-snr-nodes", "time_nodes": 4, "samples": 2, "t_data": 0, "projections": 2,
-        "projection": "gaussian", "variance_reduced": true, "elbo": true}})")};
+        "projection": "gaussian", "variance_reduced": true, "elbo": true}})"),
+      patched(R"({"method": "pf-ode-encode", "quantisation": {"levels": 256, "range": [-1, 1], "grid": "values",
+        "dequantise": "uniform"}})")};
   for (const auto& s : issue8) {
     INFO(s.dump());
     CHECK(error_of(s).empty());
