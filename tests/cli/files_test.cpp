@@ -29,12 +29,6 @@ using folder = dlogp::test::io::scratch_folder;
 const std::vector<double> points = {-2.1, 0.3, 1.7, 0.9, 0.5, std::nan(""), 0.0, -2.4, 2.2, 1.1};
 const std::string encode = R"("process": {"type": "vp"}, "method": "pf-ode-encode", "solver": {"scheme": "heun", "steps": 40})";
 
-json results_without(const cli_run& r, const char* key) {
-  json res = r.doc()["results"];
-  for (auto& x : res) x.erase(key);
-  return res;
-}
-
 }  // namespace
 
 TEST_CASE("cli files: x_start from .npy and safetensors equals the inline points bit for bit", "[cli][files]") {
