@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &w.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &w.size);
   std::ios::sync_with_stdio(false);
-  dlogp::runner::remove_partial_files_on_signals();
+  dlogp::runner::remove_partial_files_on_signals(/*announce=*/w.root());
   const int code = dlogp::runner::mpi::run(std::vector<std::string>(argv + 1, argv + argc), w);
   MPI_Finalize();
   return code;

@@ -38,6 +38,7 @@ struct pending_files {
   static constexpr int capacity = 16;  // --output and the --arrays files (9 at most today)
   char paths[capacity][PATH_MAX + 1] = {};
   volatile sig_atomic_t used[capacity] = {};
+  volatile sig_atomic_t announce = 1;  ///< print the [dlogp.signal] line
 };
 inline pending_files& pending() {
   static pending_files p;
@@ -73,12 +74,14 @@ extern "C" inline void on_terminating_signal(int sig) {
   pending_files& p = pending();
   for (int i = 0; i < pending_files::capacity; ++i)
     if (p.used[i]) ::unlink(p.paths[i]);
-  const char* name = signal_name(sig);
-  const char head[] = "\n[dlogp.signal] ";
-  const char tail[] = ": run interrupted; no result was written\n";
-  (void)!::write(STDERR_FILENO, head, sizeof head - 1);
-  (void)!::write(STDERR_FILENO, name, std::strlen(name));
-  (void)!::write(STDERR_FILENO, tail, sizeof tail - 1);
+  if (p.announce) {
+    const char* name = signal_name(sig);
+    const char head[] = "\n[dlogp.signal] ";
+    const char tail[] = ": run interrupted; no result was written\n";
+    (void)!::write(STDERR_FILENO, head, sizeof head - 1);
+    (void)!::write(STDERR_FILENO, name, std::strlen(name));
+    (void)!::write(STDERR_FILENO, tail, sizeof tail - 1);
+  }
   // Die of the same signal, so the parent (a shell, make, a job scheduler) sees it: 128 + N.
   ::signal(sig, SIG_DFL);
   ::raise(sig);
@@ -98,8 +101,10 @@ inline std::optional<struct stat> stat_of(const std::string& path) {
 /// files, print one [dlogp.signal] line and end the program by the same signal. For programs
 /// (dlogp-run, dlogp-run-mpi), not for the in-process tests.
 /// A file-size limit (ulimit -f) becomes a write error (EFBIG) that commit() reports, instead of
-/// SIGXFSZ killing the program with its temporary file left behind.
-inline void remove_partial_files_on_signals() {
+/// SIGXFSZ killing the program with its temporary file left behind. `announce` false: no line
+/// (dlogp-run-mpi's other ranks, which mpiexec terminates when rank 0 has already reported).
+inline void remove_partial_files_on_signals(bool announce = true) {
+  detail::pending().announce = announce ? 1 : 0;
   for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
     struct sigaction sa {};
     sa.sa_handler = &detail::on_terminating_signal;
