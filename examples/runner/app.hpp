@@ -334,6 +334,9 @@ inline int run_cli(const std::vector<std::string>& args, std::istream& in, std::
         answered = answer_query(opt, out);
         if (!answered)
           spec = parse_spec(read_spec_text(opt.spec, in), current_build(), default_memory_limit(), spec_folder(opt.spec));
+        if (opt.check_model && !spec.x_start_given && !spec.model->has(model_capability::sampling))
+          throw spec_error("/x_start", "is needed by --check-model: model type \"" + spec.model->name() +
+                                           "\" cannot draw points to check at");
       })) {
     err << f.line << "\n";
     return f.code;

@@ -21,7 +21,10 @@
 #include <dlogp/io/gmm_file.hpp>
 #include <dlogp/io/npy.hpp>
 #include <dlogp/io/safetensors.hpp>
+#include <dlogp/io/mlp_weights.hpp>
+#include <dlogp/model/any_score_model.hpp>
 #include <dlogp/model/gaussian_mixture.hpp>
+#include <dlogp/model/mlp.hpp>
 #include <dlogp/process/any_process.hpp>
 #include <dlogp/process/edm.hpp>
 #include <dlogp/process/rectified_flow.hpp>
@@ -33,10 +36,11 @@
 #include "memory.hpp"
 #include "methods/issue8_checks.hpp"
 #include "spec_schema.hpp"
+#include "torch_plugin.hpp"
 
 namespace dlogp::runner {
 
-using model_type = gaussian_mixture<double, any_process>;
+using mixture_type = gaussian_mixture<double, any_process>;
 
 struct solver_settings {
   std::string scheme;
@@ -58,7 +62,8 @@ struct run_spec {
   json filled;
   const method_info* method = nullptr;
   any_process process = vp_process{};
-  std::shared_ptr<const model_type> model;
+  std::shared_ptr<const any_score_model> model;
+  std::shared_ptr<const mixture_type> mixture;  ///< the model, when it is a Gaussian mixture
   solver_settings solver;
   divergence_options divergence;
   guidance_settings guidance;
@@ -121,7 +126,7 @@ inline std::string resolve_path(const std::string& base, const std::string& path
 }
 
 /// A mixture file given as model.file (io/gmm_file.hpp), instead of the inline keys.
-inline model_type load_model_file(const json& m, const any_process& process, const std::string& base) {
+inline mixture_type load_mixture_file(const json& m, const any_process& process, const std::string& base) {
   for (const char* inline_key : {"weights", "means"})
     if (m.contains(inline_key))
       throw spec_error(std::string("/model/") + inline_key, "conflicts with \"file\": the file holds the whole mixture");
@@ -133,8 +138,8 @@ inline model_type load_model_file(const json& m, const any_process& process, con
   }
 }
 
-inline model_type build_model(const json& m, const any_process& process, const std::string& base) {
-  if (m.contains("file")) return load_model_file(m, process, base);
+inline mixture_type build_mixture(const json& m, const any_process& process, const std::string& base) {
+  if (m.contains("file")) return load_mixture_file(m, process, base);
   for (const char* inline_key : {"weights", "means"})
     if (!m.contains(inline_key))
       throw spec_error(std::string("/model/") + inline_key, "required key is missing (or give \"file\")");
@@ -167,21 +172,110 @@ inline model_type build_model(const json& m, const any_process& process, const s
           throw spec_error(p, "is not positive definite");
         covs.push_back(std::move(S));
       }
-      return model_type(process, std::move(weights), mu, std::move(covs));
+      return mixture_type(process, std::move(weights), mu, std::move(covs));
     }
     if (m.contains("variances")) {
       const json& v = m["variances"];
       require_count(v, K, "/model/variances", "entries");
       std::vector<double> var;
       for (const auto& x : v) var.push_back(x.get<double>());
-      return model_type::isotropic(process, std::move(weights), mu, std::move(var));
+      return mixture_type::isotropic(process, std::move(weights), mu, std::move(var));
     }
     const json& d = m["diagonals"];
     require_count(d, K, "/model/diagonals", "rows");
     require_row_lengths(d, D, "/model/diagonals", "the dimension of the means");
-    return model_type::diagonal(process, std::move(weights), mu, rows_to_columns(d, long(D)));
+    return mixture_type::diagonal(process, std::move(weights), mu, rows_to_columns(d, long(D)));
   } catch (const dlogp::error& e) {  // anything the checks above did not anticipate
     throw spec_error("/model", strip_id(e.what()));
+  }
+}
+
+/// m[key], or null when m lacks it (operator[] of a const json must not be given a missing key).
+inline const json& key_or_null(const json& m, const char* key) {
+  static const json none;
+  const auto it = m.find(key);
+  return it == m.end() ? none : *it;
+}
+
+/// The spec's parametrisation names (the library's flow_velocity is "velocity").
+inline parametrisation parametrisation_from_spec(const std::string& name) {
+  if (name == "epsilon") return parametrisation::epsilon;
+  if (name == "x0") return parametrisation::x0;
+  if (name == "v") return parametrisation::v;
+  if (name == "velocity") return parametrisation::flow_velocity;
+  return parametrisation::score;
+}
+inline std::string spec_name(parametrisation p) {
+  return p == parametrisation::flow_velocity ? "velocity" : std::string(to_string(p));
+}
+
+/// Whether two processes are the same: same range and the same alpha and sigma across it (a
+/// weight file names its process in its own words, so the numbers are compared).
+inline bool same_process(const any_process& a, const any_process& b) {
+  const auto close = [](double x, double y) { return std::abs(x - y) <= 1e-12 * std::max(1.0, std::abs(x)); };
+  if (!close(a.t_min(), b.t_min()) || !close(a.t_max(), b.t_max())) return false;
+  for (int k = 0; k <= 8; ++k) {
+    const double t = a.t_min() + (a.t_max() - a.t_min()) * k / 8.0;
+    if (!close(a.alpha(t), b.alpha(t)) || !close(a.sigma(t), b.sigma(t))) return false;
+  }
+  return true;
+}
+
+/// An MLP weight file: its process and parametrisation must be the spec's.
+inline std::shared_ptr<const any_score_model> load_mlp_model(const json& m, const json& process_spec,
+                                                             const any_process& process, const std::string& base) {
+  const std::string path = resolve_path(base, m["weights"].get<std::string>());
+  loaded_mlp<double> l = [&] {
+    try {
+      return load_mlp<double>(path);
+    } catch (const dlogp::error& e) {
+      throw spec_error("/model/weights", strip_id(e.what()));
+    }
+  }();
+  if (!same_process(l.process, process))
+    throw spec_error("/process", "differs from the process the weight file \"" + path + "\" was trained for: " +
+                                     l.architecture.at("process").dump() + " (the spec's: " + process_spec.dump() + ")");
+  const json& declared = key_or_null(m, "parametrisation");
+  if (!declared.is_null() && parametrisation_from_spec(declared.get<std::string>()) != l.kind)
+    throw spec_error("/model/parametrisation", "is \"" + declared.get<std::string>() +
+                                                   "\" but the weight file \"" + path + "\" predicts \"" +
+                                                   spec_name(l.kind) + "\"");
+  using model = mlp_score_model<double, any_process>;
+  return std::make_shared<const any_score_model>(std::make_shared<const model>(std::move(l.network), process, l.kind),
+                                                 "mlp");
+}
+
+/// A TorchScript module (through the plugin, torch_plugin.hpp). Its dimension: "dimension", else
+/// the product of "input_shape", else `data_dimension` (the start points', 0 = none).
+inline std::shared_ptr<const any_score_model> load_torchscript_model(const json& m, const any_process& process,
+                                                                     const std::string& base, long data_dimension) {
+  torch_model_request r;
+  r.path = resolve_path(base, m["path"].get<std::string>());
+  r.process = process;
+  r.kind = parametrisation_from_spec(m["parametrisation"].get<std::string>());
+  r.float32 = key_or_null(m, "dtype") != "float64";
+  r.options.time = key_or_null(m, "time_input") == "sigma" ? torch_model_options::time_input::sigma : torch_model_options::time_input::t;
+  long shape_size = 0;
+  if (const json& shape = key_or_null(m, "input_shape"); !shape.is_null()) {
+    shape_size = 1;
+    for (const auto& d : shape) {
+      r.options.input_shape.push_back(d.get<long>());
+      if (shape_size > (1L << 40) / d.get<long>())
+        throw spec_error("/model/input_shape", "describes more than 2^40 values per sample");
+      shape_size *= d.get<long>();
+    }
+  }
+  const json& dimension = key_or_null(m, "dimension");
+  r.dimension = !dimension.is_null() ? dimension.get<long>() : shape_size ? shape_size : data_dimension;
+  if (r.dimension == 0)
+    throw spec_error("/model/dimension", "is needed: neither input_shape nor x_start gives the dimension");
+  if (shape_size && shape_size != r.dimension)
+    throw spec_error("/model/input_shape", "has " + std::to_string(shape_size) + " values per sample but dimension is " +
+                                               std::to_string(r.dimension));
+  try {
+    return load_torch_model(r);
+  } catch (const dlogp::error& e) {
+    throw spec_error(e.id() == "unsupported" ? "/model/type" : "/model/path", strip_id(e.what()));
   }
 }
 
@@ -219,7 +313,7 @@ inline void check_time(double t, const any_process& p, const std::string& ptr) {
 
 /// Start points from an array file (x_start {"file", "tensor"}): .npy, or a safetensors tensor
 /// (`tensor`, or the file's only one); float32 or float64; shape (N, D) or (N, d1, d2, ...) with
-/// d1 d2 ... = D. Returned as D x N columns.
+/// d1 d2 ... = D (D < 0: whatever the file has). Returned as D x N columns.
 inline matrix<double> read_points(const std::string& path, const json& tensor_name, long D) {
   tensor t;
   try {
@@ -258,6 +352,7 @@ inline matrix<double> read_points(const std::string& path, const json& tensor_na
                                           " dimension(s); expected (N, D) or (N, C, H, W)");
   long row = 1;
   for (std::size_t i = 1; i < t.shape.size(); ++i) row *= t.shape[i];
+  if (D < 0) D = row;
   if (row != D)
     throw spec_error("/x_start/file", "\"" + path + "\" has rows of " + std::to_string(row) +
                                           " values; the model's dimension is " + std::to_string(D));
@@ -319,8 +414,53 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
 
   // ---- process and model
   s.process = detail::build_process(f["process"]);
-  s.model = std::make_shared<const model_type>(detail::build_model(f["model"], s.process, base_dir));
+  // A start-point file is read before the model when the model's dimension may come from it.
+  const auto read_x_start_file = [&](long dim) {
+    // The file's real size is checked against the memory limit before its contents are (io/
+    // checks every declared shape against that size).
+    const std::string path = detail::resolve_path(base_dir, f["x_start"]["file"].get<std::string>());
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(path, ec);
+    if (!ec && memory_limit_bytes > 0 && 3.0 * double(bytes) > memory_limit_bytes)
+      throw spec_error("/x_start/file", "\"" + path + "\" has " + human_bytes(double(bytes)) +
+                                            ", more than this machine's memory allows");
+    return detail::read_points(path, f["x_start"]["tensor"], dim);
+  };
+  const json& model_spec = f["model"];
+  const std::string model_kind = model_spec["type"].get<std::string>();
+  bool x_start_read = false;
+  if (model_kind == "gmm") {
+    s.mixture = std::make_shared<const mixture_type>(detail::build_mixture(model_spec, s.process, base_dir));
+    s.model = std::make_shared<const any_score_model>(s.mixture, "gmm");
+  } else if (model_kind == "mlp") {
+    s.model = detail::load_mlp_model(model_spec, f["process"], s.process, base_dir);
+  } else {
+    long data_dimension = 0;
+    if (detail::key_or_null(model_spec, "dimension").is_null() && detail::key_or_null(model_spec, "input_shape").is_null()) {
+      if (f["x_start"].is_object()) {
+        s.x_start = read_x_start_file(-1);
+        x_start_read = true;
+        data_dimension = s.x_start.rows();
+      } else if (f["x_start"].is_array() && !f["x_start"].empty()) {
+        data_dimension = long(f["x_start"][0].size());
+      }
+    }
+    s.model = detail::load_torchscript_model(model_spec, s.process, base_dir, data_dimension);
+  }
   const long D = s.model->dimension();
+  // What the method needs beyond scores and divergences (mode tracking: the gradient of the
+  // Laplacian; an exact initial log p: the log-density; default start points: samples).
+  const auto require_capability = [&](model_capability c, const std::string& ptr, const std::string& why) {
+    if (!s.model->has(c))
+      throw spec_error(ptr, why + " needs the model's " + to_string(c) + ", which model type \"" + model_kind +
+                                "\" does not have");
+  };
+  if (method == "mode-tracking")
+    require_capability(model_capability::grad_laplacian, "/method", "method \"mode-tracking\"");
+  if (f["init_logp"] == "exact") require_capability(model_capability::log_density, "/init_logp", "\"exact\"");
+  if (s.encoding() && f["x_start"].is_null())
+    require_capability(model_capability::sampling, "/x_start",
+                       "method \"" + method + "\" without x_start (start points drawn from the model)");
 
   // ---- times: defaults by direction, inside the range, not equal, the right way round
   const bool enc = s.encoding();
@@ -419,15 +559,8 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
   // ---- start points and their number
   const bool x_start_file = f["x_start"].is_object();
   if (x_start_file) {
-    // Read now: its number of rows is n. The file's real size is checked against the memory
-    // limit before its contents are (io/ checks every declared shape against that size).
-    const std::string path = detail::resolve_path(base_dir, f["x_start"]["file"].get<std::string>());
-    std::error_code ec;
-    const auto bytes = std::filesystem::file_size(path, ec);
-    if (!ec && memory_limit_bytes > 0 && 3.0 * double(bytes) > memory_limit_bytes)
-      throw spec_error("/x_start/file", "\"" + path + "\" has " + human_bytes(double(bytes)) +
-                                            ", more than this machine's memory allows");
-    s.x_start = detail::read_points(path, f["x_start"]["tensor"], D);
+    // Read now (if the model did not need it earlier): its number of rows is n.
+    if (!x_start_read) s.x_start = read_x_start_file(D);
     s.x_start_given = true;
     if (doc.contains("n") && f["n"].get<long>() != s.x_start.cols())
       throw spec_error("/n", "conflicts with x_start, whose file has " + std::to_string(s.x_start.cols()) +

@@ -33,8 +33,36 @@ inline const node& spec_schema() {
                                      array_node("Diagonal of S_k [D].", pos("Variance."))))});
     node model_gmm = gmm;
     model_gmm.exactly_one_of = {{"covariances", "variances", "diagonals", "file"}};
-    const node model = variant_node("The data distribution p_0 (its score is exact at every t).", "type", "model type",
-                                    {{"gmm", model_gmm}});
+    const std::vector<std::string> parametrisations = {"epsilon", "x0", "v", "score", "velocity"};
+    const node mlp = object_node(
+        "A network in dlogp's MLP weight format (docs/weights-format.md); its process and parametrisation are "
+        "stored in the file and must match the spec's.",
+        {required_key("type", string_node("Model type.", {"mlp"}, "model type")),
+         required_key("weights", string_node("The weight file (safetensors). Relative to the spec's folder.", {})),
+         key("parametrisation", string_node("What the network predicts; checked against the file's (default: the "
+                                            "file's).", parametrisations, "parametrisation"))});
+    const node torchscript = object_node(
+        "A TorchScript module (torch.jit.script or torch.jit.trace, saved with .save()) whose forward is (x, t) -> "
+        "a tensor of x's shape. Needs a build with libtorch.",
+        {required_key("type", string_node("Model type.", {"torchscript"}, "model type")),
+         required_key("path", string_node("The module file (.pt). Relative to the spec's folder.", {})),
+         required_key("parametrisation", string_node("What the network predicts: epsilon, x0 (the denoised data), v "
+                                                     "(alpha eps - sigma x0), the score, or the PF-ODE velocity.",
+                                                     parametrisations, "parametrisation")),
+         key("dtype", string_node("The module's floating-point type.", {"float32", "float64"}, "dtype").def("float32")),
+         key("input_shape", array_node("Shape of one sample as the module takes it, e.g. [C, H, W] (product D); "
+                                       "default [D].",
+                                       integer_node("Extent.").at_least(1))
+                                .non_empty()),
+         key("time_input", string_node("The module's second argument: the process time t, or the noise level sigma(t).",
+                                       {"t", "sigma"}, "time input")
+                               .def("t")),
+         key("dimension", integer_node("D, checked against input_shape and the data; needed when neither gives it.")
+                              .at_least(1))});
+    const node model = variant_node(
+        "The score model: a Gaussian mixture p_0 (exact score, log-density and samples at every t), an MLP weight "
+        "file, or a TorchScript module.",
+        "type", "model type", {{"gmm", model_gmm}, {"mlp", mlp}, {"torchscript", torchscript}});
 
     auto vp_like = [&](std::string name, std::string d) {
       return object_node(std::move(d), {required_key("type", string_node("Process type.", {name}, "process type")),

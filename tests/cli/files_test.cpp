@@ -69,7 +69,7 @@ TEST_CASE("cli files: a mixture file equals the inline mixture bit for bit", "[c
   const auto inline_run = run_spec_text(spec(gmm2, encode + ", \"x_start\": [[0.5, -0.5], [1.5, 2.0]]"));
   REQUIRE(inline_run.code == 0);
   const run_spec s = parse_spec(spec(gmm2, encode), build_info::everything(), 0);
-  save_gaussian_mixture(f / "mix.safetensors", *s.model);
+  save_gaussian_mixture(f / "mix.safetensors", *s.mixture);
   std::ofstream(f / "mix.json") << R"({"weights": [0.4, 0.35, 0.25], "means": [[-2, 0], [2, 1], [0, -2.5]],
       "covariances": [[[0.5, 0.2], [0.2, 0.3]], [[0.1, 0], [0, 0.1]], [[0.3, -0.1], [-0.1, 0.6]]]})";
   for (const std::string& file : {f / "mix.safetensors", f / "mix.json"}) {

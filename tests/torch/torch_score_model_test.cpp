@@ -16,33 +16,11 @@
 #include "dlogp/io/mlp_weights.hpp"
 #include "dlogp/model/mlp.hpp"
 #include "dlogp/process/vp.hpp"
+#include "generated_models.hpp"
 
 namespace {
 
-/// Runs the generator once per test process, in a directory of its own (CTest may run the
-/// test cases as concurrent processes) that is removed at exit; returns that directory.
-struct generated_models {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("dlogp_torch_test_models_" + std::to_string(std::random_device{}()));
-  generated_models() {
-    std::filesystem::create_directories(dir);
-    const std::string cmd = std::string(DLOGP_PYTHON) + " " + DLOGP_SOURCE_DIR +
-                            "/tests/torch/make_models.py " + dir.string();
-    ok = std::system(cmd.c_str()) == 0;
-  }
-  ~generated_models() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  bool ok = false;
-};
-
-const std::string& model_dir() {
-  static const generated_models models;
-  REQUIRE(models.ok);
-  static const std::string dir = models.dir.string();
-  return dir;
-}
+using dlogp::test::model_dir;
 
 template <class S>
 dlogp::matrix<S> random_matrix(long r, long c, unsigned seed) {

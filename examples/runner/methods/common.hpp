@@ -35,8 +35,9 @@ inline vector<double> high_noise_log_p(const run_spec& s, double t, const matrix
   return out;
 }
 
-/// The model's exact log p_t (a model without one would return NaN = null here).
+/// The model's exact log p_t, or NaN (written as null) for a model without one.
 inline vector<double> exact_log_p(const run_spec& s, double t, const matrix<double>& X) {
+  if (!s.model->has(model_capability::log_density)) return vector<double>::Constant(X.cols(), no_value);
   vector<double> out;
   s.model->log_density(t, X, out);
   return out;

@@ -1,6 +1,7 @@
 #pragma once
 // The two things a user brings: a forward process and a score model. See docs/concepts.md.
 #include <concepts>
+#include <cstdint>
 
 #include "dlogp/core/types.hpp"
 
@@ -81,5 +82,32 @@ concept has_score_jvp =
                                matrix<scalar_of<M>>& S, matrix<scalar_of<M>>& JV) {
       m.score_jvp(t, X, X, S, JV);
     };
+
+/// sample(t, seed, first_id, X): column j ~ p_t, keyed by trajectory id first_id + j.
+template <class M>
+concept has_keyed_sampling = requires(const M& m, double t, std::uint64_t seed, std::uint64_t id,
+                                      matrix<scalar_of<M>>& X) { m.sample(t, seed, id, X); };
+
+/// Members a model chosen at run time may lack although its type has them
+/// (model/any_score_model.hpp): such a model says which it offers with has(capability).
+/// `hessian`: an analytic one (any_score_model derives one from JVPs otherwise).
+enum class model_capability { log_density, grad_laplacian, sampling, hessian };
+
+inline const char* to_string(model_capability c) {
+  switch (c) {
+    case model_capability::log_density: return "exact log-density";
+    case model_capability::grad_laplacian: return "gradient of the Laplacian";
+    case model_capability::sampling: return "sampling from its marginals";
+    case model_capability::hessian: return "analytic Hessian";
+  }
+  return "unknown";
+}
+
+/// Whether `m` offers c: what its has() says, else every member its type has.
+template <class M>
+bool offers(const M& m, model_capability c) {
+  if constexpr (requires { m.has(c); }) return m.has(c);
+  else return true;
+}
 
 }  // namespace dlogp

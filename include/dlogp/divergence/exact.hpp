@@ -46,6 +46,14 @@ concept has_laplacian_cost = requires(const M& m) {
   { m.laplacian_cost() } -> std::convertible_to<long>;
 };
 
+/// Optional: score-evaluation equivalents per column of one score_jvp call, with the score
+/// wanted or not (default 1) -- for a model that forwards to another route at run time
+/// (any_score_model), so evaluation counts do not depend on how a model is wrapped.
+template <class M>
+concept has_jvp_cost = requires(const M& m, bool with_score) {
+  { m.jvp_cost(with_score) } -> std::convertible_to<long>;
+};
+
 /// Route of Jacobian-vector products for M (never `laplacian`).
 template <score_model M>
 inline constexpr divergence_route score_jvp_route_v =
@@ -90,6 +98,7 @@ class score_jvp_engine {
       matrix<S>& s = score ? *score : s_plus_;
       s.resize(D, N);
       model_->score_jvp(t, X, V, s, JV);
+      if constexpr (has_jvp_cost<M>) return long(model_->jvp_cost(score != nullptr));
       return 1;
     } else if constexpr (route == divergence_route::dual) {
       xd_.resize(D, N);
@@ -167,6 +176,8 @@ class exact_divergence {
       return 1;
     } else if constexpr (route == divergence_route::finite_difference) {
       return 2 * D + 1;
+    } else if constexpr (has_jvp_cost<M>) {
+      return long(model_->jvp_cost(true)) + (D - 1) * long(model_->jvp_cost(false));
     } else {
       return D;
     }

@@ -58,7 +58,10 @@ class hutchinson_divergence {
   /// Score-evaluation equivalents per column of one call: K JVPs, each 2 evaluations on the
   /// finite-difference route, which also needs 1 for the score itself.
   long cost() const {
-    return route == divergence_route::finite_difference ? 2L * probes_ + 1 : long(probes_);
+    if constexpr (route == divergence_route::finite_difference) return 2L * probes_ + 1;
+    if constexpr (has_jvp_cost<M>)
+      return long(model_->jvp_cost(true)) + (probes_ - 1) * long(model_->jvp_cost(false));
+    return long(probes_);
   }
 
   /// score = s(t, X) (D x N), div = (1/K) sum_k z_k^T J z_k per column (N); probes are keyed

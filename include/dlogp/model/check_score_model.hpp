@@ -215,6 +215,11 @@ score_model_report check_score_model(const M& model, const P& process,
     };
   };
 
+  // A model chosen at run time (any_score_model) has every member's signature but may lack
+  // some; a Hessian it derives from JVPs is checked through score_jvp already.
+  const bool offered_log_density = offers(model, model_capability::log_density);
+  const bool offered_hessian = offers(model, model_capability::hessian);
+  const bool offered_grad_laplacian = offers(model, model_capability::grad_laplacian);
   matrix<double> d1, tr, ro;
   vector<S> x(D);
   matrix<S> X1(D, 1), s1(D, 1);
@@ -225,7 +230,7 @@ score_model_report check_score_model(const M& model, const P& process,
       const double h = std::cbrt(eps) * std::max(1.0, double(x.cwiseAbs().maxCoeff()));
       model.score(t, X1, s1);
 
-      if constexpr (has_log_density<M>) {
+      if constexpr (has_log_density<M>) if (offered_log_density) {
         detail::central_differences<S>(log_density_of(t), x, I, h, d1, tr, ro);
         detail::record_block(c_score, s1.transpose().template cast<double>(), d1, tr, ro, eps,
                              t, j, h);
@@ -242,7 +247,7 @@ score_model_report check_score_model(const M& model, const P& process,
         detail::record_block(c_lap, lap.template cast<double>(), trace(d1), trace(tr),
                              trace(ro), eps, t, j, h);
       }
-      if constexpr (has_hessian<M>) {
+      if constexpr (has_hessian<M>) if (offered_hessian) {
         matrix<S> H;
         model.hessian(t, x, H);
         const matrix<double> Hd = H.template cast<double>();
@@ -261,7 +266,7 @@ score_model_report check_score_model(const M& model, const P& process,
         detail::central_differences<S>(score_of(t), x, V, h, d1, tr, ro);
         detail::record_block(c_jvp, JV.template cast<double>(), d1, tr, ro, eps, t, j, h);
       }
-      if constexpr (has_grad_laplacian<M> && has_laplacian<M>) {
+      if constexpr (has_grad_laplacian<M> && has_laplacian<M>) if (offered_grad_laplacian) {
         matrix<S> G(D, 1);
         model.grad_laplacian(t, X1, G);
         detail::central_differences<S>(laplacian_of(t), x, I, h, d1, tr, ro);
@@ -270,14 +275,14 @@ score_model_report check_score_model(const M& model, const P& process,
       }
     }
   }
-  if constexpr (has_log_density<M>) report.checks.push_back(c_score);
+  if (has_log_density<M> && offered_log_density) report.checks.push_back(c_score);
   if constexpr (has_laplacian<M>) report.checks.push_back(c_lap);
-  if constexpr (has_hessian<M>) {
+  if (has_hessian<M> && offered_hessian) {
     report.checks.push_back(c_hess);
     if (D >= 2) report.checks.push_back(c_sym);
   }
   if constexpr (has_score_jvp<M>) report.checks.push_back(c_jvp);
-  if constexpr (has_grad_laplacian<M> && has_laplacian<M>) report.checks.push_back(c_glap);
+  if (has_grad_laplacian<M> && has_laplacian<M> && offered_grad_laplacian) report.checks.push_back(c_glap);
   return report;
 }
 

@@ -3,10 +3,11 @@
 // score model. Opt-in: needs libtorch (Debian's libtorch-dev; CMake option DLOGP_WITH_TORCH
 // for the tests), and is not part of the umbrella header.
 //
-// The module's forward takes (x, t): x of shape [N, D] (one sample per row) and t of shape [N]
-// (every entry the same time), both of the model's scalar type, and returns [N, D]: a raw
-// prediction of the given parametrisation (epsilon, x0, v, flow velocity or the score),
-// turned into a score by the adapters of model/parametrisation.hpp.
+// The module's forward takes (x, t): x of shape [N, D] (one sample per row; [N, C, H, W] or any
+// shape with torch_model_options::input_shape) and t of shape [N] (every entry the same: the
+// process time, or sigma(t) with time_input::sigma), both of the model's scalar type, and
+// returns a tensor of x's shape: a raw prediction of the given parametrisation (epsilon, x0, v,
+// flow velocity or the score), turned into a score by the adapters of model/parametrisation.hpp.
 //
 // Scalar types: the module's parameters are converted to Scalar at load. A TRACED module also
 // records its dtype conversions as constants, so it runs only in the dtype it was traced in
@@ -32,6 +33,7 @@
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -40,6 +42,7 @@
 #include "dlogp/core/types.hpp"
 #include "dlogp/error.hpp"
 #include "dlogp/model/parametrisation.hpp"
+#include "dlogp/model/torch_model_options.hpp"
 
 namespace dlogp {
 
@@ -53,12 +56,25 @@ class torch_score_model {
   using S = Scalar;
 
   /// Loads the module from `path` (throws error "io_error" if torch cannot load it), converts
-  /// its parameters to Scalar, and checks one evaluation at t_max gives D x 1.
+  /// its parameters to Scalar, and checks one evaluation at t_max: a module whose forward has
+  /// another signature, output shape or dtype is refused here (invalid_argument /
+  /// dimension_mismatch, with the expected signature in the message), not mid-run.
   torch_score_model(const std::string& path, long dimension, Process process,
-                    parametrisation kind)
-      : process_(std::move(process)), kind_(kind), dimension_(dimension) {
+                    parametrisation kind, torch_model_options options = {})
+      : process_(std::move(process)), kind_(kind), dimension_(dimension), options_(std::move(options)) {
     detail::require(dimension >= 1,
                     "torch_score_model: dimension must be >= 1 (" + std::to_string(dimension) + ")");
+    long shape_size = 1;
+    for (long d : options_.input_shape) {
+      detail::require(d >= 1, "torch_score_model: input_shape entries must be >= 1");
+      shape_size *= d;
+    }
+    if (!options_.input_shape.empty())
+      detail::require_dimension(dimension_, shape_size, "torch_score_model: product of input_shape");
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+      throw error("io_error", "torch_score_model: cannot load the module (" + path + "): " +
+                                  (std::filesystem::exists(path, ec) ? "not a regular file" : "no such file"));
     try {
       module_ = torch::jit::load(path, torch::kCPU);
     } catch (const std::exception& e) {
@@ -68,12 +84,18 @@ class torch_score_model {
     module_.to(dtype());
     module_.eval();
     matrix<S> x = matrix<S>::Zero(dimension_, 1), s;
-    score(process_.t_max(), x, s);  // checks the output shape once, at construction
+    torch::NoGradGuard no_grad;
+    const torch::Tensor y = forward(process_.t_max(), input(x), /*first_call=*/true);
+    if (y.scalar_type() != dtype())
+      throw invalid_argument("torch_score_model: forward returned " + dtype_name(y.scalar_type()) + " for " +
+                             dtype_name(dtype()) + " input; expected " + signature());
+    copy_out(y, 1, s);
   }
 
   long dimension() const { return dimension_; }
   const Process& process() const { return process_; }
   parametrisation kind() const { return kind_; }
+  const torch_model_options& options() const { return options_; }
 
   void score(double t, const matrix<S>& X, matrix<S>& out) const {
     detail::require_dimension(dimension_, X.rows(), "torch_score_model: rows of X");
@@ -140,7 +162,28 @@ class torch_score_model {
     return std::is_same_v<S, float> ? torch::kFloat32 : torch::kFloat64;
   }
 
+  static std::string dtype_name(torch::ScalarType t) {
+    if (t == torch::kFloat32) return "float32";
+    if (t == torch::kFloat64) return "float64";
+    return c10::toString(t);
+  }
+
   static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+  /// The informative line of a torch exception: TorchScript's interpreter puts its own header
+  /// and a traceback first and the module's error ("RuntimeError: ...") last.
+  static std::string torch_message(const std::string& s) {
+    if (s.find("The following operation failed in the TorchScript interpreter") == std::string::npos)
+      return first_line(s);
+    std::string last;
+    std::size_t begin = 0;
+    while (begin < s.size()) {
+      const std::size_t end = std::min(s.find('\n', begin), s.size());
+      if (s.find_first_not_of(" \t\r", begin) < end) last = s.substr(begin, end - begin);
+      begin = end + 1;
+    }
+    return last;
+  }
 
   /// The D x N matrix as an [N, D] tensor sharing its memory (torch does not write to it).
   torch::Tensor input(const matrix<S>& X) const {
@@ -148,29 +191,56 @@ class torch_score_model {
                             torch::TensorOptions().dtype(dtype()));
   }
 
-  torch::Tensor forward(double t, const torch::Tensor& x) const {
-    const torch::Tensor tt = torch::full({x.size(0)}, t, torch::TensorOptions().dtype(dtype()));
-    std::vector<torch::jit::IValue> args{x, tt};
+  /// The expected forward, for messages.
+  std::string signature() const {
+    std::string shape = "N";
+    if (options_.input_shape.empty()) shape += ", " + std::to_string(dimension_);
+    for (long d : options_.input_shape) shape += ", " + std::to_string(d);
+    const std::string type = std::is_same_v<S, float> ? "float32" : "float64";
+    return "forward(x: Tensor[" + shape + "] " + type + ", " +
+           (options_.time == torch_model_options::time_input::t ? "t" : "sigma") + ": Tensor[N] " + type +
+           ") -> Tensor[" + shape + "] " + type;
+  }
+
+  /// Runs the module on x ([N, D], viewed as [N, input_shape...]); returns [N, D] (a view).
+  torch::Tensor forward(double t, const torch::Tensor& x, bool first_call = false) const {
+    const double time = options_.time == torch_model_options::time_input::t ? t : process_.sigma(t);
+    const torch::Tensor tt = torch::full({x.size(0)}, time, torch::TensorOptions().dtype(dtype()));
+    std::vector<long> shape{x.size(0)};
+    if (options_.input_shape.empty()) shape.push_back(dimension_);
+    else shape.insert(shape.end(), options_.input_shape.begin(), options_.input_shape.end());
+    std::vector<torch::jit::IValue> args{x.view(shape), tt};
     torch::jit::IValue r;
     try {
       r = const_cast<torch::jit::Module&>(module_).forward(args);
     } catch (const std::exception& e) {
-      throw invalid_argument("torch_score_model: forward failed: " + first_line(e.what()));
+      if (first_call)
+        throw invalid_argument("torch_score_model: the module's forward must be " + signature() +
+                               "; calling it failed: " + torch_message(e.what()));
+      // Mid-run, a failure may depend on the inputs (a check inside the module): it marks the
+      // trajectories of this call model_error, as a NaN would, instead of ending the run.
+      throw numerical_error("torch_score_model: forward failed at t = " + std::to_string(t) + ": " +
+                            torch_message(e.what()));
     }
-    if (!r.isTensor()) throw invalid_argument("torch_score_model: forward must return a tensor");
-    return r.toTensor();
+    if (!r.isTensor())
+      throw invalid_argument("torch_score_model: forward returned " + r.tagKind() + "; expected " + signature());
+    const torch::Tensor y = r.toTensor();
+    if (y.sizes() != torch::IntArrayRef(shape))
+      throw dimension_mismatch("torch_score_model: forward returned a tensor of shape " + shape_of(y) +
+                               "; expected " + signature());
+    return y.reshape({x.size(0), dimension_});
   }
 
   void copy_out(const torch::Tensor& y, long N, matrix<S>& out) const {
     if (y.dim() != 2 || y.size(0) != N || y.size(1) != dimension_)
       throw dimension_mismatch("torch_score_model: output shape must be [" + std::to_string(N) +
-                               ", " + std::to_string(dimension_) + "] (" + shape(y) + ")");
+                               ", " + std::to_string(dimension_) + "] (" + shape_of(y) + ")");
     const torch::Tensor c = y.to(dtype()).contiguous();
     out.resize(dimension_, N);
     std::copy(c.data_ptr<S>(), c.data_ptr<S>() + N * dimension_, out.data());
   }
 
-  static std::string shape(const torch::Tensor& y) {
+  static std::string shape_of(const torch::Tensor& y) {
     std::string s = "[";
     for (long i = 0; i < y.dim(); ++i) s += (i ? ", " : "") + std::to_string(y.size(i));
     return s + "]";
@@ -187,6 +257,7 @@ class torch_score_model {
   Process process_;
   parametrisation kind_;
   long dimension_;
+  torch_model_options options_;
 };
 
 }  // namespace dlogp
