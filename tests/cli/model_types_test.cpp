@@ -110,19 +110,19 @@ TEST_CASE("cli model types: what a model without an oracle cannot do is refused 
   const std::string vp = R"("process": {"type": "vp"}, )";
   require_refused(run_spec_text(spec(mlp_model, vp + R"("method": "mode-tracking", "x_start": )" + rows.dump())),
                   "/method", "needs the model's gradient of the Laplacian, which model type \"mlp\" does not have");
-  require_refused(run_spec_text(spec(mlp_model, vp + R"("method": "pf-ode", "init_logp": "exact"})")), "/init_logp",
+  require_refused(run_spec_text(spec(mlp_model, vp + R"("method": "pf-ode", "init_logp": "exact")")), "/init_logp",
                   "exact log-density");
-  require_refused(run_spec_text(spec(mlp_model, vp + R"("method": "pf-ode-encode"})")), "/x_start",
+  require_refused(run_spec_text(spec(mlp_model, vp + R"("method": "pf-ode-encode")")), "/x_start",
                   "sampling from its marginals");
-  require_refused(run_spec_text(spec(mlp_model, vp + R"("method": "objective"})")), "/x_start",
+  require_refused(run_spec_text(spec(mlp_model, vp + R"("method": "objective")")), "/x_start",
                   "sampling from its marginals");
-  require_refused(run_spec_text(spec(mlp_model, vp + R"("method": "pf-ode"})"), {"--check-model"}), "/x_start",
+  require_refused(run_spec_text(spec(mlp_model, vp + R"("method": "pf-ode")"), {"--check-model"}), "/x_start",
                   "--check-model");
 }
 
 TEST_CASE("cli model types: a sampling method on an MLP has null exact values and a normal summary", "[cli]") {
   const cli_run r = run_spec_text(spec(mlp_model, R"("process": {"type": "vp"}, "method": "reverse-sde", "n": 2,
-      "solver": {"scheme": "euler-maruyama", "steps": 5}})"));
+      "solver": {"scheme": "euler-maruyama", "steps": 5})"));
   REQUIRE(r.code == 0);
   const json doc = r.doc();
   for (const auto& out : doc["results"]) {
@@ -143,7 +143,8 @@ TEST_CASE("cli model types: --check-model on an MLP checks its Laplacian and JVP
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   std::vector<std::string> names;
-  for (const auto& c : r.doc()["checks"]) names.push_back(c["check"].get<std::string>());
+  const json doc = r.doc();
+  for (const auto& c : doc["checks"]) names.push_back(c["check"].get<std::string>());
   // No log-density, no analytic Hessian, no gradient of the Laplacian: only what it has.
   CHECK(names.size() == 2);
 }
@@ -152,6 +153,6 @@ TEST_CASE("cli model types: a TorchScript spec without the TorchScript plugin is
   // This test program has no libdlogp-run-torch.so beside it, as a build without libtorch.
   const std::string torch_model =
       R"("model": {"type": "torchscript", "path": "model.pt", "parametrisation": "epsilon", "dimension": 2})";
-  const cli_run r = run_spec_text(spec(torch_model, R"("process": {"type": "vp"}, "method": "pf-ode"})"));
+  const cli_run r = run_spec_text(spec(torch_model, R"("process": {"type": "vp"}, "method": "pf-ode")"));
   require_refused(r, "/model/type", "needs libtorch");
 }
