@@ -13,6 +13,10 @@ and let dlogp-run add the uniform dequantisation noise itself, so the files hold
     heldout_check.npy      (K, 16, 16)   the first K (Hutchinson vs exact trace, step check)
     blur_0.0.npy ... blur_3.0.npy  (M, 16, 16)   the first M patches under a Gaussian blur of
                                          sigma = 0, 0.5, 1, 1.5, 2, 3 px (blur_0.0 = unblurred)
+    gaussian_base.json     the network's fixed Gaussian base N(mu, U diag(lam) U^T) (tensors
+                           base.mean, base.eigvecs, base.eigvals of model.safetensors, see
+                           train.py) as a one-component "gmm" model file: dlogp-run then gives
+                           its exact log p (logp_exact), the reference the findings compare with
 
 The blur is the one of patches.cpp: a separable Gaussian kernel of radius ceil(3 sigma), normalised
 to sum 1, with half-sample symmetric reflection at the border (pixel -1 mirrors pixel 0). It is
@@ -92,11 +96,26 @@ def to_model_units(levels):
     return (levels / 128.0 - 1.0).astype(np.float32)
 
 
+def write_gaussian_base(model_path, path):
+    """The Gaussian base of the network as a dlogp mixture file (docs/weights-format.md): one
+    component, full covariance Sigma = U diag(lam) U^T in float64. The float32 eigenvectors are
+    orthonormal to ~1e-8, so Sigma is formed as given and symmetrised exactly (the runner checks
+    symmetry to 1e-12 relative); its eigenvalues are the positive lam (6e-4 .. 52)."""
+    mean = read_safetensors(model_path, "base.mean").astype(np.float64)
+    vecs = read_safetensors(model_path, "base.eigvecs").astype(np.float64)
+    lam = read_safetensors(model_path, "base.eigvals").astype(np.float64)
+    cov = (vecs * lam) @ vecs.T
+    cov = 0.5 * (cov + cov.T)
+    with open(path, "w") as f:
+        json.dump({"weights": [1.0], "means": [mean.tolist()], "covariances": [cov.tolist()]}, f)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "patches", "specs-data"),
                     help="output folder (default: build/patches/specs-data under the repository root)")
     ap.add_argument("--data", default=os.path.join(HERE, "data", "test_patches.safetensors"))
+    ap.add_argument("--model", default=os.path.join(HERE, "data", "model.safetensors"))
     ap.add_argument("--n", type=int, default=256, help="held-out patches for the likelihood (default 256)")
     ap.add_argument("--n-blur", type=int, default=64, help="patches per blur level (default 64)")
     ap.add_argument("--n-check", type=int, default=8, help="patches for the exact-trace check (default 8)")
@@ -116,7 +135,9 @@ def main():
         written[f"blur_{s:.1f}.npy"] = to_model_units(blur(centres[:a.n_blur], s))
     for name, arr in written.items():
         np.save(os.path.join(a.out, name), arr)
-    print(f"make_inputs: wrote {', '.join(f'{k} {v.shape}' for k, v in written.items())} to {a.out}")
+    write_gaussian_base(a.model, os.path.join(a.out, "gaussian_base.json"))
+    print(f"make_inputs: wrote {', '.join(f'{k} {v.shape}' for k, v in written.items())} and gaussian_base.json "
+          f"to {a.out}")
 
 
 if __name__ == "__main__":

@@ -48,9 +48,12 @@ BLUR = ["0.0", "0.5", "1.0", "1.5", "2.0", "3.0"]
 HD = ["1.00", "0.50", "0.30", "0.20", "0.10", "0.05"]
 SAMPLERS = ["pf-ode", "reverse-sde"] + [f"hd-{t}" for t in HD]
 # Run order: a spec that reads build/patches/specs-out/<name>/x.npy comes after <name>.
-SPECS = (["heldout", "heldout-check-exact", "heldout-check-exact-16"] + [f"blur-{b}" for b in BLUR]
+GAUSS_SDE_STEPS = [250, 500, 1000, 2000]
+SPECS = (["heldout", "heldout-check-exact", "heldout-check-exact-16", "heldout-gaussian-base"]
+         + [f"blur-{b}" for b in BLUR]
          + [f"sample-{s}" for s in SAMPLERS] + [f"reencode-{s}" for s in SAMPLERS]
-         + ["elbo-forward-sde-1", "elbo-forward-sde-2", "elbo-objective"])
+         + ["elbo-forward-sde-1", "elbo-forward-sde-2", "elbo-objective"]
+         + [f"sample-reverse-sde-gaussian-base-{k}" for k in GAUSS_SDE_STEPS])
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -131,12 +134,15 @@ def derived_spec(name, data_dir, out_dir, quick):
                 return os.path.join(chosen, os.path.relpath(p, default))
         return p
 
-    spec["model"]["weights"] = move(spec["model"]["weights"])
+    for key in ("weights", "file"):  # mlp weights, gmm file
+        if key in spec["model"]:
+            spec["model"][key] = move(spec["model"][key])
     if isinstance(spec.get("x_start"), dict):
         spec["x_start"]["file"] = move(spec["x_start"]["file"])
     if quick:
-        if "solver" in spec:  # 4 RK4 steps, 8 Euler-Maruyama steps
-            spec["solver"]["steps"] = 8 if spec["solver"]["scheme"] == "euler-maruyama" else 4
+        if "solver" in spec:  # 4 RK4 steps; Euler-Maruyama steps / 64 (at least 4: a step sweep stays one)
+            em = spec["solver"]["scheme"] == "euler-maruyama"
+            spec["solver"]["steps"] = max(4, spec["solver"]["steps"] // 64) if em else 4
         if spec.get("divergence", {}).get("type") == "hutchinson":
             spec["divergence"]["probes"] = min(2, spec["divergence"]["probes"])
         if "n" in spec:
@@ -189,7 +195,7 @@ def run_all(a):
 # ------------------------------------------------------------------------------ analysis
 def load(out, name, what="logp"):
     v = np.load(os.path.join(out, name, what + ".npy"))
-    if what == "logp":  # a trajectory that is not ok has NaN, which mean_se drops
+    if what in ("logp", "logp_exact"):  # a trajectory that is not ok has NaN, which mean_se drops
         status = np.load(os.path.join(out, name, "status.npy"))
         v = np.where(status == 0, v, np.nan)
     return v
@@ -238,7 +244,24 @@ def summarise(a, timings):
                    "half_steps_max_abs_diff": float(np.nanmax(np.abs(ds)))}
     L += [f"| Hutchinson(16) - exact trace, first {k} (same dequantisation: {same_x}) | "
           f"{fmt(*mean_se(dh)[:2], 2)} nats (mean +- s.e.) |",
-          f"| 16 vs 32 RK4 steps (exact trace), first {k} | max abs difference {S['checks']['half_steps_max_abs_diff']:.3f} nats |",
+          f"| 16 vs 32 RK4 steps (exact trace), first {k} | max abs difference {S['checks']['half_steps_max_abs_diff']:.3f} nats |"]
+    # The network's fixed Gaussian base as an exact gmm, on the same dequantised points (same
+    # seed and indices): its closed-form log p (logp_exact) is what the network is compared with,
+    # and its own PF-ODE encoding (logp) checks the pipeline against that closed form.
+    g_enc, g_ex = load(out, "heldout-gaussian-base"), load(out, "heldout-gaussian-base", "logp_exact")
+    same_g = np.array_equal(load(out, "heldout-gaussian-base", "x_start"), load(out, "heldout", "x_start"))
+    dm = lp - g_ex
+    h = min(64, len(dm))
+    S["gaussian_base"] = {"same_points": bool(same_g), "log_p_exact": mean_se(g_ex), "model_minus_gaussian": mean_se(dm),
+                          "model_minus_gaussian_median": float(np.nanmedian(dm)),
+                          "model_minus_gaussian_first64": mean_se(dm[:h]),
+                          "pf_ode_minus_closed_form_max_abs": float(np.nanmax(np.abs(g_enc - g_ex)))}
+    L += [f"| Gaussian base alone, closed form (gmm logp_exact), same points: {same_g} | mean log p_0 "
+          f"{fmt(*mean_se(g_ex)[:2])} nats, {float(bpd(mean_se(g_ex)[0])):.3f} bits/dim |",
+          f"| network - Gaussian base, all {len(dm)} / first {h} (paired, mean +- s.e.) | "
+          f"{fmt(*mean_se(dm)[:2])} (median {S['gaussian_base']['model_minus_gaussian_median']:.1f}) / "
+          f"{fmt(*mean_se(dm[:h])[:2])} nats |",
+          f"| Gaussian base: PF-ODE encoding (exact trace) - closed form | max abs {S['gaussian_base']['pf_ode_minus_closed_form_max_abs']:.3f} nats |",
           ""]
 
     # --- blur series: paired differences to the unblurred level (same noise and probes)
@@ -263,8 +286,9 @@ def summarise(a, timings):
     # --- samplers: tracked log p, PF-ODE re-encoding, PNG size
     L += ["## Samples (same prior draws x_T for every sampler; log p_0 re-encoded by pf-ode-encode, "
           "RK4 32 steps, Hutchinson 4 probes)", "",
-          "| sampler | tracked log p (runner's logp) | re-encoded log p_0 | bits/dim | re-encoded - PF-ODE (paired) | PNG bytes |",
-          "|---|---|---|---|---|---|"]
+          "| sampler | tracked log p (runner's logp) | re-encoded log p_0 | tracked - re-encoded (paired) | bits/dim | "
+          "re-encoded - PF-ODE (paired) | PNG bytes |",
+          "|---|---|---|---|---|---|---|"]
     S["samples"] = {}
     ref = load(out, "reencode-pf-ode")
     xT = {s: load(out, f"sample-{s}", "x_start") for s in SAMPLERS}
@@ -276,10 +300,12 @@ def summarise(a, timings):
         x = load(out, f"sample-{s}", "x")
         pn = float(np.mean([png(to_grey(v).reshape(16, 16)) for v in x])) if png is not None else float("nan")
         row = {"tracked": mean_se(tr), "encoded": mean_se(enc), "minus_pf_ode": mean_se(enc - ref), "png_mean": pn,
+               "tracked_minus_encoded": mean_se(tr - enc),
                "bits_per_dim": float(bpd(mean_se(enc)[0]))}
         S["samples"][s] = row
         diff = "-" if s == "pf-ode" else fmt(*row["minus_pf_ode"][:2])
         L.append(f"| {labels[s]} | {fmt(*row['tracked'][:2])} | {fmt(*row['encoded'][:2])} | "
+                 f"{fmt(*row['tracked_minus_encoded'][:2])} | "
                  f"{row['bits_per_dim']:.2f} | {diff} | {'-' if png is None else f'{pn:.0f}'} |")
     L += ["", f"Same x_T for every sampler (checked from x_start.npy): {same_xT}. n = {len(ref)} per sampler.", ""]
     S["samples_same_x_T"] = bool(same_xT)
@@ -307,6 +333,22 @@ def summarise(a, timings):
           for k, _ in pairs]
     L += ["", f"Objective ELBO: {obj['spec']['objective']['samples']} (time, noise) draws per sample, median "
           f"per-sample standard error {S['ordering']['objective_per_point_se_median']:.1f} nats.", ""]
+
+    # --- the reverse-SDE bias where the truth is known: the Gaussian base as an exact gmm
+    # (true score, so the augmented estimate's error is Euler-Maruyama's alone); logp_exact is
+    # its exact log p_{t_min} at each sample
+    L += ["## Reverse SDE on the Gaussian base (exact score): tracked log p - exact log p (mean +- s.e.)", "",
+          "| Euler-Maruyama steps | tracked - exact (nats) |", "|---|---|"]
+    S["gaussian_sde"] = {}
+    gaps = {}
+    for k in GAUSS_SDE_STEPS:
+        name = f"sample-reverse-sde-gaussian-base-{k}"
+        gaps[k] = load(out, name) - load(out, name, "logp_exact")
+        S["gaussian_sde"][k] = mean_se(gaps[k])
+        L.append(f"| {k} | {fmt(*mean_se(gaps[k])[:2])} |")
+    rich = 2 * gaps[GAUSS_SDE_STEPS[-1]] - gaps[GAUSS_SDE_STEPS[-2]]  # same x_T, Brownian paths differ by step
+    S["gaussian_sde"]["richardson"] = mean_se(rich)
+    L += [f"| Richardson 2 gap({GAUSS_SDE_STEPS[-1]}) - gap({GAUSS_SDE_STEPS[-2]}) | {fmt(*mean_se(rich)[:2])} |", ""]
 
     # --- cost
     tot_cpu = sum(t["cpu_s"] for t in timings.values())
