@@ -34,7 +34,7 @@
 
 #include "catalogue.hpp"
 #include "memory.hpp"
-#include "methods/issue8_checks.hpp"
+#include "methods/cross_key_checks.hpp"
 #include "spec_schema.hpp"
 #include "torch_plugin.hpp"
 
@@ -553,8 +553,8 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
   }
   if (f.contains("first_phase")) s.first_phase = f["first_phase"].get<std::string>();
 
-  // ---- issue-8 methods and schemes (methods/issue8_checks.hpp)
-  detail::check_issue8_keys(doc, f, s.process, s.t_start, s.t_end);
+  // ---- keys that constrain each other (methods/cross_key_checks.hpp)
+  detail::check_cross_keys(doc, f, s.process, s.t_start, s.t_end);
 
   // ---- start points and their number
   const bool x_start_file = f["x_start"].is_object();

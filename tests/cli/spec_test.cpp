@@ -160,7 +160,7 @@ TEST_CASE("cli spec: bad inputs are rejected with the JSON pointer and a message
       // unknown names
       {"unknown method", R"({"method": "pf-od"})", "/method", "unknown method \"pf-od\"; did you mean \"pf-ode\"?"},
       {"unknown process", R"({"process": {"type": "vpp"}})", "/process/type", "did you mean \"vp\"?"},
-      {"unknown model type", R"({"model": {"type": "mlp"}})", "/model/type", "unknown model type \"mlp\""},
+      {"unknown model type", R"({"model": {"type": "unet"}})", "/model/type", "unknown model type \"unet\""},
       {"unknown scheme", R"({"solver": {"scheme": "rk45"}})", "/solver/scheme", "unknown scheme \"rk45\""},
       {"unknown grid", R"({"solver": {"grid": "log_snr"}})", "/solver/grid", "did you mean \"log-snr\"?"},
       {"unknown divergence", R"({"divergence": {"type": "hutchison"}})", "/divergence/type", "did you mean \"hutchinson\"?"},
@@ -302,8 +302,8 @@ TEST_CASE("cli spec: every key of the schema is accepted by the validator", "[cl
   const json dg = patched(R"({"method": "dg-sde", "guidance": {"q": 0.3, "noise": 0.2, "noise_window": [0.1, 0.5],
     "exact_projection_term": true}})");
   CHECK(error_of(dg).empty());
-  // The issue-8 methods' keys (every sub-key set).
-  const std::vector<json> issue8 = {
+  // The sampler methods' keys (every sub-key set).
+  const std::vector<json> sampler_specs = {
       patched(R"({"method": "pf-ode", "solver": {"scheme": "dpm-solver-3", "steps": 10, "grid": "log-snr",
         "dpm_prediction": "noise", "dpm_method": "singlestep"}})"),
       patched(R"({"method": "langevin", "langevin": {"steps": 10, "step_size": 0.01}})"),
@@ -315,7 +315,7 @@ TEST_CASE("cli spec: every key of the schema is accepted by the validator", "[cl
         "projection": "gaussian", "variance_reduced": true, "elbo": true}})"),
       patched(R"({"method": "pf-ode-encode", "quantisation": {"levels": 256, "range": [-1, 1], "grid": "values",
         "dequantise": "uniform"}})")};
-  for (const auto& s : issue8) {
+  for (const auto& s : sampler_specs) {
     INFO(s.dump());
     CHECK(error_of(s).empty());
   }
@@ -324,7 +324,7 @@ TEST_CASE("cli spec: every key of the schema is accepted by the validator", "[cl
   for (auto it = schema["properties"].begin(); it != schema["properties"].end(); ++it) {
     INFO(it.key());
     bool found = full.contains(it.key()) || dg.contains(it.key());
-    for (const auto& s : issue8) found = found || s.contains(it.key());
+    for (const auto& s : sampler_specs) found = found || s.contains(it.key());
     CHECK(found);
   }
 }

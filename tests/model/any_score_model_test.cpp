@@ -83,6 +83,7 @@ TEST_CASE("any_score_model: a wrapped mixture gives its own numbers and counts, 
   CHECK(wrapped.has(dlogp::model_capability::log_density));
   CHECK(wrapped.has(dlogp::model_capability::sampling));
   CHECK(wrapped.has(dlogp::model_capability::grad_laplacian));
+  CHECK_FALSE(wrapped.has(dlogp::model_capability::jvp));  // the mixture's JVPs are central differences
 }
 
 TEST_CASE("any_score_model: an MLP's Hessian comes from its JVPs; what it lacks is refused", "[model][unit]") {
@@ -106,6 +107,7 @@ TEST_CASE("any_score_model: an MLP's Hessian comes from its JVPs; what it lacks 
   CHECK_FALSE(wrapped.has(dlogp::model_capability::log_density));
   CHECK_FALSE(wrapped.has(dlogp::model_capability::sampling));
   CHECK_FALSE(wrapped.has(dlogp::model_capability::hessian));
+  CHECK(wrapped.has(dlogp::model_capability::jvp));
   dlogp::vector<double> lp;
   CHECK_THROWS_WITH(wrapped.log_density(0.5, X, lp),
                     "[dlogp.unsupported] any_score_model: the mlp model has no exact log-density");

@@ -118,7 +118,7 @@ TEST_CASE("torch_score_model: errors carry stable ids", "[unit]") {
   CHECK_THROWS_WITH(model(model_dir() + "/missing.pt", 8, vp, dlogp::parametrisation::epsilon),
                     Contains("[dlogp.io_error] torch_score_model: cannot load the module"));
   CHECK_THROWS_WITH(model(model_dir() + "/bad_shape.pt", 8, vp, dlogp::parametrisation::epsilon),
-                    Contains("[dlogp.dimension_mismatch] torch_score_model: output shape must be [1, 8] ([1, 9])"));
+                    Contains("[dlogp.dimension_mismatch] torch_score_model: forward returned a tensor of shape [1, 9]; expected forward(x: Tensor[N, 8] float64"));
   const model m(model_dir() + "/gauss_scripted.pt", 8, vp, dlogp::parametrisation::epsilon);
   dlogp::matrix<double> s;
   CHECK_THROWS_AS(m.score(0.5, dlogp::matrix<double>::Zero(7, 2), s), dlogp::dimension_mismatch);

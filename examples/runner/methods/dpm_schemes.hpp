@@ -1,5 +1,5 @@
 #pragma once
-// PF-ODE scheme dispatch including the exponential integrators of issue 8: "ddim",
+// PF-ODE scheme dispatch including the exponential integrators: "ddim",
 // "dpm-solver-2" and "dpm-solver-3" (include/dlogp/scheme/dpm_solver.hpp). The two DPM-Solver
 // names take solver.dpm_prediction ("data" = DPM-Solver++, the default; "noise") and
 // solver.dpm_method ("multistep", the default; "singlestep"); ddim ignores both (its noise and

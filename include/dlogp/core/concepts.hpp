@@ -90,8 +90,9 @@ concept has_keyed_sampling = requires(const M& m, double t, std::uint64_t seed, 
 
 /// Members a model chosen at run time may lack although its type has them
 /// (model/any_score_model.hpp): such a model says which it offers with has(capability).
-/// `hessian`: an analytic one (any_score_model derives one from JVPs otherwise).
-enum class model_capability { log_density, grad_laplacian, sampling, hessian };
+/// `hessian`: an analytic one (any_score_model derives one from JVPs otherwise); `jvp`: exact
+/// Jacobian-vector products (its own, or by dual numbers), not central differences.
+enum class model_capability { log_density, grad_laplacian, sampling, hessian, jvp };
 
 inline const char* to_string(model_capability c) {
   switch (c) {
@@ -99,6 +100,7 @@ inline const char* to_string(model_capability c) {
     case model_capability::grad_laplacian: return "gradient of the Laplacian";
     case model_capability::sampling: return "sampling from its marginals";
     case model_capability::hessian: return "analytic Hessian";
+    case model_capability::jvp: return "exact Jacobian-vector products";
   }
   return "unknown";
 }

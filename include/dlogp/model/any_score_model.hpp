@@ -8,7 +8,8 @@
 //       through the same route the divergence estimators would take for it;
 //   log_density, grad_laplacian, sample               only when the wrapped model has them: ask
 //       has(model_capability::...) first; calling a missing one throws error "unsupported"
-//       (has(model_capability::hessian) says whether the Hessian is the model's own).
+//       (has(model_capability::hessian) says whether the Hessian is the model's own, and
+//       has(model_capability::jvp) whether JVPs are exact rather than central differences).
 // Every call forwards to the wrapped model's own member (or to the same JVP route), so results
 // are bit-identical to using the model directly. A float model is evaluated in float: inputs
 // are rounded to float and results widened back to double.
@@ -104,6 +105,7 @@ class any_score_model {
         case model_capability::grad_laplacian: return has_grad_laplacian<M>;
         case model_capability::sampling: return has_keyed_sampling<M>;
         case model_capability::hessian: return has_hessian<M>;
+        case model_capability::jvp: return score_jvp_route_v<M> != divergence_route::finite_difference;
       }
       return false;
     }

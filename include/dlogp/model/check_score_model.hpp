@@ -216,10 +216,12 @@ score_model_report check_score_model(const M& model, const P& process,
   };
 
   // A model chosen at run time (any_score_model) has every member's signature but may lack
-  // some; a Hessian it derives from JVPs is checked through score_jvp already.
+  // some; a Hessian it derives from JVPs is checked through score_jvp.
   const bool offered_log_density = offers(model, model_capability::log_density);
   const bool offered_hessian = offers(model, model_capability::hessian);
   const bool offered_grad_laplacian = offers(model, model_capability::grad_laplacian);
+  // JVPs by central differences would be checked against central differences: nothing learnt.
+  const bool offered_jvp = offers(model, model_capability::jvp);
   matrix<double> d1, tr, ro;
   vector<S> x(D);
   matrix<S> X1(D, 1), s1(D, 1);
@@ -259,7 +261,7 @@ score_model_report check_score_model(const M& model, const P& process,
         detail::record_block(c_sym, Hd, Hd.transpose(), matrix<double>::Zero(D, D),
                              matrix<double>::Constant(D, D, sym_round), eps, t, j, 0);
       }
-      if constexpr (has_score_jvp<M>) {
+      if constexpr (has_score_jvp<M>) if (offered_jvp) {
         matrix<S> Xv(D, V.cols()), Vs = V.template cast<S>(), Sv(D, V.cols()), JV(D, V.cols());
         for (long k = 0; k < V.cols(); ++k) Xv.col(k) = X1.col(0);
         model.score_jvp(t, Xv, Vs, Sv, JV);
@@ -281,7 +283,7 @@ score_model_report check_score_model(const M& model, const P& process,
     report.checks.push_back(c_hess);
     if (D >= 2) report.checks.push_back(c_sym);
   }
-  if constexpr (has_score_jvp<M>) report.checks.push_back(c_jvp);
+  if (has_score_jvp<M> && offered_jvp) report.checks.push_back(c_jvp);
   if (has_grad_laplacian<M> && has_laplacian<M> && offered_grad_laplacian) report.checks.push_back(c_glap);
   return report;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Checks across keys for the issue-8 methods and schemes, called from validate_spec (spec.hpp)
+// Checks across keys for the DPM schemes, annealed-langevin and objective, called from validate_spec (spec.hpp)
 // once the process, t_start and t_end are known. Kept apart so spec.hpp needs one call; it
 // depends only on the JSON type, spec_error and the process.
 //   - solver.dpm_prediction / dpm_method: read by "dpm-solver-2" and "dpm-solver-3" only. Given
@@ -18,7 +18,7 @@
 
 namespace dlogp::runner::detail {
 
-inline void check_issue8_keys(const json& doc, json& f, const any_process& p, double t_start, double t_end) {
+inline void check_cross_keys(const json& doc, json& f, const any_process& p, double t_start, double t_end) {
   const auto num = [](double v) { return json(v).dump(); };
   if (f.contains("solver")) {
     json& sv = f["solver"];

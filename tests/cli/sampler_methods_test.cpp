@@ -1,4 +1,4 @@
-// dlogp-run in-process: the issue-8 methods and schemes (docs/samplers.md) through the runner's
+// dlogp-run in-process: the sampler methods and schemes (docs/samplers.md) through the runner's
 // contract: ddim / dpm-solver-2 / dpm-solver-3 for pf-ode and pf-ode-encode, langevin,
 // annealed-langevin, pc and objective. Checked against the oracle (logp_exact), the library
 // calls they wrap, and the analytic GMM2 values of docs/samplers.md.
@@ -62,7 +62,7 @@ std::string dpm_spec(const std::string& scheme, long steps, const std::string& e
 
 }  // namespace
 
-TEST_CASE("cli issue8: ddim and dpm-solver-k converge at order k on the PF-ODE", "[cli][convergence]") {
+TEST_CASE("cli samplers: ddim and dpm-solver-k converge at order k on the PF-ODE", "[cli][convergence]") {
   // Reference: dopri5 at rtol 1e-11 from the same start points. Order k means the end-point
   // error falls by 2^k when the steps double; the fitted slopes of docs/samplers.md are within
   // 0.15 of k, so "observed order > k - 0.3" fails for order k - 1. Steps 40 -> 80 for k <= 2;
@@ -96,7 +96,7 @@ TEST_CASE("cli issue8: ddim and dpm-solver-k converge at order k on the PF-ODE",
   }
 }
 
-TEST_CASE("cli issue8: dpm schemes count score evaluations as the library documents", "[cli][unit]") {
+TEST_CASE("cli samplers: dpm schemes count score evaluations as the library documents", "[cli][unit]") {
   // Exact divergence of the mixture: 1 evaluation equivalent per call. Per step: DDIM 1,
   // single-step k: k, multistep 1 (3M: one more in its first step).
   const long N = 12;
@@ -117,7 +117,7 @@ TEST_CASE("cli issue8: dpm schemes count score evaluations as the library docume
   }
 }
 
-TEST_CASE("cli issue8: pf-ode-encode with dpm-solver-3 gives log p_{t_start}(x_start)", "[cli][ground-truth]") {
+TEST_CASE("cli samplers: pf-ode-encode with dpm-solver-3 gives log p_{t_start}(x_start)", "[cli][ground-truth]") {
   // docs/ground-truth.md GMM1 points at t = 0.3, encoded to T with the exact log p_T there: the
   // error is the solver's, O(h^3) (about 1e-5 at 100 log-SNR steps over this range).
   const json d = ok_doc(spec(gmm1, R"("process": {"type": "vp"}, "method": "pf-ode-encode", "t_start": 0.3,
@@ -129,7 +129,7 @@ TEST_CASE("cli issue8: pf-ode-encode with dpm-solver-3 gives log p_{t_start}(x_s
   }
 }
 
-TEST_CASE("cli issue8: dpm_prediction and dpm_method belong to dpm-solver-2 and -3 only", "[cli][unit]") {
+TEST_CASE("cli samplers: dpm_prediction and dpm_method belong to dpm-solver-2 and -3 only", "[cli][unit]") {
   const json f2 = ok_doc(dpm_spec("dpm-solver-2", 10))["spec"]["solver"];
   CHECK(f2["dpm_prediction"] == "data");
   CHECK(f2["dpm_method"] == "multistep");
@@ -151,7 +151,7 @@ TEST_CASE("cli issue8: dpm_prediction and dpm_method belong to dpm-solver-2 and 
   CHECK(a["results"][0]["x"] != b["results"][0]["x"]);
 }
 
-TEST_CASE("cli issue8: langevin keeps log p_{t_end} along the moves", "[cli][convergence]") {
+TEST_CASE("cli samplers: langevin keeps log p_{t_end} along the moves", "[cli][convergence]") {
   // Trapezoid line integral: RMS error O(a) at fixed Langevin time (docs/samplers.md: 0.0125
   // at a = 0.0025 and 0.0034 at a / 4 on GMM2 at t = 0.07, Langevin time 1, ratio 3.7).
   // Quartering a must shrink the RMS error by about 4; we require > 2.5, i.e. clearly more than
@@ -186,7 +186,7 @@ TEST_CASE("cli issue8: langevin keeps log p_{t_end} along the moves", "[cli][con
   CHECK(none["results"][0]["logp"] == none["results"][0]["logp_exact"]);
 }
 
-TEST_CASE("cli issue8: annealed-langevin fills the documented defaults and tracks log p", "[cli][unit]") {
+TEST_CASE("cli samplers: annealed-langevin fills the documented defaults and tracks log p", "[cli][unit]") {
   const json d = ok_doc(spec(gmm2, R"("process": {"type": "vp"}, "method": "annealed-langevin", "n": 2, "t_end": 0.07,
       "annealed_langevin": {"steps_per_level": 20})"));
   CHECK(d["spec"]["annealed_langevin"] ==
@@ -209,7 +209,7 @@ TEST_CASE("cli issue8: annealed-langevin fills the documented defaults and track
   CHECK(e1 / e2 > 2.5);
 }
 
-TEST_CASE("cli issue8: pc with no corrector is reverse-sde bit for bit", "[cli][unit]") {
+TEST_CASE("cli samplers: pc with no corrector is reverse-sde bit for bit", "[cli][unit]") {
   const std::string rest = R"("process": {"type": "vp"}, "n": 20, "seed": 8, "solver": {"steps": 50})";
   const json pc = ok_doc(spec(gmm2, R"("method": "pc", "pc": {"corrector_steps": 0}, )" + rest));
   const json sde = ok_doc(spec(gmm2, R"("method": "reverse-sde", )" + rest));
@@ -222,7 +222,7 @@ TEST_CASE("cli issue8: pc with no corrector is reverse-sde bit for bit", "[cli][
   CHECK(pc["summary"]["pc"]["pilot_score_evals"] == 0);
 }
 
-TEST_CASE("cli issue8: pc reports its SNR step sizes and counts 1 + M evaluations per step", "[cli][unit]") {
+TEST_CASE("cli samplers: pc reports its SNR step sizes and counts 1 + M evaluations per step", "[cli][unit]") {
   const json d = ok_doc(spec(gmm2, R"("process": {"type": "vp"}, "method": "pc", "n": 3, "solver": {"steps": 30},
       "pc": {"corrector_steps": 2, "snr_pilot": 16})"));
   CHECK(d["spec"]["pc"] == json::parse(R"({"corrector_steps": 2, "snr": 0.16, "snr_pilot": 16})"));
@@ -241,7 +241,7 @@ TEST_CASE("cli issue8: pc reports its SNR step sizes and counts 1 + M evaluation
   CHECK(e["results"][1]["x"] == d["results"][1]["x"]);
 }
 
-TEST_CASE("cli issue8: objective estimates DSM, ISM and SSM of the exact GMM2 score", "[cli][statistical]") {
+TEST_CASE("cli samplers: objective estimates DSM, ISM and SSM of the exact GMM2 score", "[cli][statistical]") {
   // docs/samplers.md (tests/analysis/score_matching_test.cpp quadrature): VP, lambda = g^2,
   // t in [1e-3, 1], points from p_0: int g^2 F dt = 20.888, so ISM = SSM = -10.444 and
   // DSM_min = (1/2)(I_D - 20.888) with I_D = D (lambda(1e-3) - lambda(1)). The quoted digits are
@@ -276,7 +276,7 @@ TEST_CASE("cli issue8: objective estimates DSM, ISM and SSM of the exact GMM2 sc
   CHECK(d["summary"]["mean_logp"].is_null());
 }
 
-TEST_CASE("cli issue8: objective per point equals the library's batch call exactly", "[cli][unit]") {
+TEST_CASE("cli samplers: objective per point equals the library's batch call exactly", "[cli][unit]") {
   const std::string s = spec(gmm1, R"("process": {"type": "vp"}, "method": "objective", "seed": 5,
       "x_start": [[-1.0], [0.2], [2.0]], "objective": {"samples": 7, "time_sampling": "log-snr-nodes", "time_nodes": 8,
       "weighting": "sigma2", "projections": 2, "projection": "gaussian", "variance_reduced": true},
@@ -310,7 +310,7 @@ TEST_CASE("cli issue8: objective per point equals the library's batch call exact
   }
 }
 
-TEST_CASE("cli issue8: bad inputs of the new keys name their pointer", "[cli][unit]") {
+TEST_CASE("cli samplers: bad inputs of the new keys name their pointer", "[cli][unit]") {
   const std::string vp = R"("process": {"type": "vp"}, )";
   const std::string vp0 = R"("process": {"type": "vp", "t_min": 0}, )";
   const std::vector<std::pair<std::string, std::string>> cases = {
@@ -338,7 +338,7 @@ TEST_CASE("cli issue8: bad inputs of the new keys name their pointer", "[cli][un
   CHECK(error_of(spec(gmm1, vp0 + R"("method": "objective", "objective": {"objectives": ["ism"], "time_sampling": "uniform"})")).empty());
 }
 
-TEST_CASE("cli issue8: output is identical with 1 and 2 threads and the spec runs again", "[cli][repro]") {
+TEST_CASE("cli samplers: output is identical with 1 and 2 threads and the spec runs again", "[cli][repro]") {
   // More trajectories than one library batch (64) so that both threads work.
   const std::vector<std::string> rests = {
       R"("method": "pf-ode", "n": 150, "solver": {"scheme": "dpm-solver-3", "steps": 15, "grid": "log-snr"}, "divergence": {"type": "hutchinson"})",
