@@ -30,16 +30,21 @@ sys.path.insert(0, os.path.join(here, "..", "..", "examples", "patches"))
 import patches_common as pc  # noqa: E402
 
 
+def gauss_eps_coefficient(t: torch.Tensor, c: float) -> torch.Tensor:
+    """eps = x * this: sigma / (alpha^2 c^2 + sigma^2) under the VP process."""
+    b = pc.BETA_MIN * t + 0.5 * (pc.BETA_MAX - pc.BETA_MIN) * t * t
+    alpha = torch.exp(-0.5 * b)
+    sigma = torch.sqrt(-torch.expm1(-b))
+    return sigma / (alpha * alpha * c * c + sigma * sigma)
+
+
 class gauss_eps(torch.nn.Module):
     def __init__(self, c: float):
         super().__init__()
         self.c = c
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        b = pc.BETA_MIN * t + 0.5 * (pc.BETA_MAX - pc.BETA_MIN) * t * t
-        alpha = torch.exp(-0.5 * b)
-        sigma = torch.sqrt(-torch.expm1(-b))
-        return x * (sigma / (alpha * alpha * self.c * self.c + sigma * sigma))[:, None]
+        return x * gauss_eps_coefficient(t, self.c)[:, None]
 
 
 class gauss_eps_sigma(torch.nn.Module):
@@ -58,11 +63,7 @@ class gauss_eps_image(torch.nn.Module):
         self.c = c
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        b = pc.BETA_MIN * t + 0.5 * (pc.BETA_MAX - pc.BETA_MIN) * t * t
-        alpha = torch.exp(-0.5 * b)
-        sigma = torch.sqrt(-torch.expm1(-b))
-        coef = sigma / (alpha * alpha * self.c * self.c + sigma * sigma)
-        return x * coef.reshape([x.shape[0]] + [1] * (x.dim() - 1))
+        return x * gauss_eps_coefficient(t, self.c).reshape([x.shape[0]] + [1] * (x.dim() - 1))
 
 
 class one_argument(torch.nn.Module):

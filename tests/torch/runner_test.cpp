@@ -4,17 +4,15 @@
 // must refuse before the run, and one that fails during it.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
+#include <vector>
 
 #include "generated_models.hpp"
+#include "reliability/support.hpp"
 
 #ifdef DLOGP_RUN_EXE
 namespace {
@@ -23,27 +21,16 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using dlogp::test::model_dir;
 
-struct program_run {
-  int code;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using dlogp::test::process_result;
 
 /// Runs dlogp-run on `spec` (written into the models' folder, so relative paths are theirs).
-program_run run(const std::string& name, const json& spec, const std::string& extra = "") {
-  const fs::path dir = model_dir();
-  const fs::path file = dir / (name + ".json"), out = dir / (name + ".out"), err = dir / (name + ".err");
-  std::ofstream(file) << spec.dump();
-  const std::string cmd = std::string("'") + DLOGP_RUN_EXE + "' '" + file.string() + "' " + extra + " > '" +
-                          out.string() + "' 2> '" + err.string() + "'";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+process_result run(const std::string& name, const json& spec, std::vector<std::string> extra = {}) {
+  const fs::path dir = fs::path(model_dir()) / name;
+  fs::create_directories(dir);
+  std::ofstream(dir.parent_path() / (name + ".json")) << spec.dump();
+  std::vector<std::string> args{(dir.parent_path() / (name + ".json")).string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return dlogp::test::run_program(DLOGP_RUN_EXE, args, "", dir);
 }
 
 /// The Gaussian of make_models.py: data N(0, c^2 I), c = 0.5, under the VP process with beta
@@ -66,7 +53,7 @@ json encode_spec(const std::string& module, const std::string& dtype, const std:
               {"x_start", {{"file", points}}}};
 }
 
-void require_refused(const program_run& r, const std::string& pointer, const std::string& words) {
+void require_refused(const process_result& r, const std::string& pointer, const std::string& words) {
   INFO(r.err);
   CHECK(r.code == 2);
   CHECK(r.out.empty());
@@ -82,7 +69,7 @@ TEST_CASE("dlogp-run torchscript: the PF-ODE likelihood of a Gaussian's epsilon 
   // N(0, v_T I): that known offset is added back, so what remains is the solver's error.
   json spec = encode_spec("gauss_scripted.pt", "float64", "points_f64.npy");
   spec["solver"] = {{"scheme", "dopri5"}, {"rtol", 1e-10}, {"atol", 1e-12}};
-  const program_run r = run("exact64", spec);
+  const process_result r = run("exact64", spec);
   INFO(r.err);
   REQUIRE(r.code == 3);  // the fourth point has a NaN: not every trajectory is ok
   const json doc = json::parse(r.out);
@@ -111,7 +98,7 @@ TEST_CASE("dlogp-run torchscript: a float32 module and float32 data agree with f
   spec64["solver"] = {{"scheme", "rk4"}, {"steps", 100}};
   json spec32 = encode_spec("gauss_scripted.pt", "float32", "points_f32.npy");
   spec32["solver"] = spec64["solver"];
-  const program_run a = run("rk4_64", spec64), b = run("rk4_32", spec32);
+  const process_result a = run("rk4_64", spec64), b = run("rk4_32", spec32);
   REQUIRE(a.code == 3);
   REQUIRE(b.code == 3);
   const json da = json::parse(a.out), db = json::parse(b.out);
@@ -167,10 +154,10 @@ TEST_CASE("dlogp-run torchscript: a module failing mid-run marks its trajectorie
   json s = encode_spec("throws.pt", "float32", "points_f32.npy");
   s["solver"] = {{"scheme", "rk4"}, {"steps", 10}};
   const fs::path out = fs::path(model_dir()) / "throws-output.json";
-  const program_run r = run("throws", s, "-o '" + out.string() + "'");
+  const process_result r = run("throws", s, {"-o", out.string()});
   INFO(r.err);
   CHECK(r.code == 3);
-  const json doc = json::parse(slurp(out));
+  const json doc = json::parse(dlogp::test::slurp(out));
   for (const auto& res : doc["results"]) CHECK(res["status"] == "model_error");
 }
 #endif
