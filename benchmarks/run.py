@@ -839,7 +839,34 @@ was not modified here. The Release-build ratios for width >= 256 sit near the 50
 over the runs made while writing this), so the verdict can flip with the machine's load.
 """
 
-TORCH_TEXT = """(Analysis written from the measured numbers: see docs/performance.md, "TorchScript".)
+TORCH_TEXT = """**Reading it.** Both sides spend 97-100% of their time in the same libtorch kernels (dlogp's
+driver, RK4 and probes are the rest: "time in the model"), and Debian's libtorch uses the
+reference BLAS (`BLAS_INFO=generic`, about 2 GFLOP/s), so the network's matrix products set
+the pace: at D = 256 the two sides are at parity (0.95-1.06x over two full runs of this
+section, and the results agree to rounding, bit for bit in float64), which is as far as an
+adapter can go without doing fewer products. What the adapter must not do is more products:
+a scripted module whose parameters require grad may be specialised by TorchScript's profiling
+executor into autodiff graphs whose reverse pass also computes the weight gradients (one more
+matrix product per layer). That depends on the calls it profiles first: called with grad from
+the start, 22 against 14 ms per forward + backward at D = 256, N = 64 (measured once on this
+machine, not by run.py); with no-grad calls first, as in `--mode overhead`, the same as eager.
+At 22 ms per pass the exact divergence would run at about 0.7x eager, so `torch_score_model`
+sets its parameters not to require grad, whatever the call history.
+
+At D = 8 dlogp is 1.1-1.2x faster. Per call, the scripted module is cheaper than the eager one
+from Python at batch 1 (the table: about 14 us less per forward, the interpreter against
+Python's op-by-op dispatch) and the same at batch 64, where the products dominate. The eager
+loop pays Python's cost once per operator: per rate evaluation one forward and D = 8
+`autograd.grad` calls plus the indexing and sums around them (about 1,800 calls per 50-step
+run); dlogp makes 200 calls to `score_and_laplacian`, which loops over the reverse passes in
+C++. That per-operator overhead is the whole D = 8 difference (about 60 ms of 0.5 s); the
+rest is the same arithmetic. What a runner can do about per-call costs: larger batches per
+call (`integrate_options::batch_size` = all trajectories: per-call costs are per batch,
+products grow with N), fewer calls per step (Hutchinson: 1 + K passes instead of 1 + D;
+a fixed-step scheme instead of dopri5's rejected steps), and a libtorch built with an
+optimised BLAS, which shrinks the products and so makes the per-call overhead a larger share.
+`torch.jit.freeze` + `optimize_for_inference` bring nothing here (the same per-call cost at
+batch 1, no faster products with the reference BLAS).
 """
 
 MPI_TEXT = "Not run: no MPI on this machine (apt-get install libopenmpi-dev openmpi-bin)."
@@ -927,11 +954,12 @@ def main():
     if only:  # keep the other items' numbers from the last full run
         with open(os.path.join(HERE, "results.json")) as f:
             kept = json.load(f)
-        # The header (flags, load averages, duration) stays the full run's; the rerun's own
-        # load average and duration go to partial_reruns.
+        # The header (machine, flags, load averages, duration) stays the full run's; the
+        # rerun's own machine, load average and duration go to partial_reruns.
         kept.update({k: v for k, v in results.items()
-                     if k not in ("command", "flags", "load_start", "load_end")})
-        kept.setdefault("partial_reruns", []).append({"items": sorted(only), "load_start": results["load_start"]})
+                     if k not in ("command", "machine", "flags", "load_start", "load_end")})
+        kept.setdefault("partial_reruns", []).append({"items": sorted(only), "load_start": results["load_start"],
+                                                      "machine": results["machine"]})
         results = kept
     want = lambda item: not only or item in only  # noqa: E731
     if want("1"):

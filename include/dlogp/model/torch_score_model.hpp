@@ -29,8 +29,11 @@
 //                         <J^T u, v>): 1 forward + 2 reverse passes, one with create_graph;
 //                         kept for callers that need J V itself (dlogp's divergences do not).
 // A reverse pass that needs only input gradients does about the multiply-adds of a forward
-// pass (torch skips the weight gradients nobody asked for) but runs slower; measured against
-// eager PyTorch in benchmarks/RESULTS.md section 8 and docs/performance.md ("TorchScript").
+// pass (the parameters do not require grad here, so no weight gradients are computed) and
+// costs about as much: 6 against the forward's 8 ms for a width-256 MLP at N = 64, one
+// thread (Debian's libtorch, reference BLAS). Against eager
+// PyTorch: 1.1-1.2x faster at D = 8, parity at D = 256 (benchmarks/RESULTS.md section 8,
+// docs/performance.md "TorchScript models").
 // Thread safety: inference on one module from several threads is supported by TorchScript;
 // gradient mode is set per call (thread-local guards). Torch's own intra-op threads add to
 // the driver's OpenMP threads: call torch::set_num_threads(1) (declared by this header's
@@ -80,9 +83,10 @@ class torch_score_model {
     module_.to(dtype());
     module_.eval();
     // Only input gradients are ever asked for. With parameters that require grad, TorchScript's
-    // autodiff (the differentiable graphs of the profiling executor) computes their gradients
-    // in every reverse pass anyway: one more matrix product per linear layer, 1.6x the cost
-    // of a forward + reverse pass of an MLP (benchmarks/RESULTS.md section 8).
+    // profiling executor may build autodiff graphs (when the calls it profiles require grad)
+    // whose reverse pass computes the weight gradients too: one more matrix product per
+    // linear layer, 22 against 14 ms per forward + reverse pass of a width-256 MLP at N = 64
+    // (docs/performance.md, "TorchScript models").
     for (auto p : module_.parameters()) p.set_requires_grad(false);
     matrix<S> x = matrix<S>::Zero(dimension_, 1), s;
     score(process_.t_max(), x, s);  // checks the output shape once, at construction
@@ -166,9 +170,7 @@ class torch_score_model {
   }
 
   /// Cost of score_and_laplacian per column in score-evaluation equivalents, a forward pass
-  /// and a reverse pass over the batch counting one each: 1 + D. (A reverse pass that only
-  /// needs input gradients does about the multiply-adds of a forward pass; it is slower in
-  /// practice, see docs/performance.md.)
+  /// and a reverse pass over the batch counting one each: 1 + D (see the top).
   long laplacian_cost() const { return 1 + dimension_; }
 
   /// S = s(t, X), JV = (d s / d x) V per column, by two reverse-mode passes.
