@@ -349,6 +349,7 @@ TEST_CASE("exact divergence: routes are named and the estimator reports the one 
   CHECK(std::string(to_string(divergence_route::jvp)) == "jvp");
   CHECK(std::string(to_string(divergence_route::dual)) == "dual");
   CHECK(std::string(to_string(divergence_route::finite_difference)) == "finite-difference");
+  CHECK(std::string(to_string(divergence_route::vjp)) == "vjp");
   const dual_model<double> m = make_model<dual_model<double>>(4, false);
   divergence_estimator<dual_model<double>> est(m);
   STATIC_REQUIRE(divergence_estimator<dual_model<double>>::exact_route == divergence_route::dual);

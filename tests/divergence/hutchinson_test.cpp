@@ -77,6 +77,23 @@ struct field {
         JV(i, j) = acc;
       }
   }
+  /// (J^T U) per column: (J^T u)_k = sum_i J_ik u_i, the same terms as jvp's, transposed.
+  template <class T>
+  void vjp(const matrix<T>& X, const matrix<T>& U, matrix<T>& JTU) const {
+    for (long j = 0; j < X.cols(); ++j)
+      for (long k = 0; k < D; ++k) {
+        T acc(0);
+        if (linear) {
+          for (long i = 0; i < D; ++i) acc -= T(A(i, k)) * U(i, j);
+        } else {
+          const T th = std::tanh(X(k, j));
+          acc = -T(c(k)) * (1 - th * th) * U(k, j);
+          const T ck = std::cos(X(k, j));
+          for (long i = 0; i < D; ++i) acc += T(B(i, k)) * ck * U(i, j);
+        }
+        JTU(k, j) = acc;
+      }
+  }
 };
 
 field make_field(long D, bool linear, std::uint64_t seed = 2024) {
@@ -134,6 +151,34 @@ struct jvp_model : fd_model<Scalar> {
     ++this->calls;
     this->f.apply(X, S);
     this->f.jvp(X, V, JV);
+  }
+};
+
+/// Reverse mode: `calls` counts score_vjp calls (each a forward and a reverse pass).
+template <class Scalar>
+struct vjp_model : fd_model<Scalar> {
+  void score_vjp(double, const matrix<Scalar>& X, const matrix<Scalar>& U, matrix<Scalar>& S,
+                 matrix<Scalar>& JTU) const {
+    ++this->calls;
+    this->f.apply(X, S);
+    this->f.vjp(X, U, JTU);
+  }
+};
+
+/// Reverse mode with K cotangent blocks per call (one forward pass): `calls` counts calls.
+template <class Scalar>
+struct vjp_blocks_model : vjp_model<Scalar> {
+  void score_vjp_blocks(double, const matrix<Scalar>& X, const matrix<Scalar>& U,
+                        matrix<Scalar>& S, matrix<Scalar>& JTU) const {
+    ++this->calls;
+    this->f.apply(X, S);
+    const long N = X.cols();
+    JTU.resize(X.rows(), U.cols());
+    matrix<Scalar> out(X.rows(), N);
+    for (long k = 0; k < U.cols() / N; ++k) {
+      this->f.vjp(X, matrix<Scalar>(U.middleCols(k * N, N)), out);
+      JTU.middleCols(k * N, N) = out;
+    }
   }
 };
 
@@ -275,9 +320,18 @@ void check_against_manual_probes(long D, bool linear, int K, probe_kind kind) {
   m.calls = 0;
   const long cost = est.score_and_divergence(batch_context{seed, ids.data(), N}, 0.5, X, score, div);
   constexpr divergence_route route = hutchinson_divergence<Model>::route;
-  const long expected_cost = route == divergence_route::finite_difference ? 2 * K + 1 : K;
+  // Forward and reverse passes count one evaluation each; a JVP or a dual evaluation one.
+  long expected_cost = K, expected_calls = K;
+  if constexpr (route == divergence_route::finite_difference) {
+    expected_cost = expected_calls = 2 * K + 1;
+  } else if constexpr (has_score_vjp_blocks<Model>) {
+    expected_cost = 1 + K;
+    expected_calls = 1;
+  } else if constexpr (route == divergence_route::vjp) {
+    expected_cost = 2 * K;
+  }
   CHECK(cost == expected_cost);
-  CHECK(m.calls == expected_cost);  // one call per column-evaluation: the count is honest
+  CHECK(m.calls == expected_calls);  // the count is honest
 
   matrix<S> direct(D, N);
   m.f.apply(X, direct);
@@ -299,7 +353,8 @@ void check_against_manual_probes(long D, bool linear, int K, probe_kind kind) {
       if constexpr (route == divergence_route::finite_difference) {
         tol += fd_probe_bound<S>(m.f, x, z) / K;
       } else {
-        // Exact JVP: each Jacobian term is computed to ~5 eps of its magnitude (coefficient
+        // Exact JVP (or VJP: the same terms, summed over the other index): each Jacobian
+        // term is computed to ~5 eps of its magnitude (coefficient
         // rounding, tanh / cos to 1 ulp, 1 - tanh^2 to 3 eps absolute); (J z)_i sums D + 1
         // terms, then a D-term dot with z: (2D + 8) eps sum_il |z_i| |J|_il |z_l|, with |J| the
         // term magnitudes c_i d_il + |B_il| (or |A_il|).
@@ -327,6 +382,8 @@ TEMPLATE_TEST_CASE("hutchinson: estimates are the mean of z^T J z over the traje
           check_against_manual_probes<dual_model<S>>(D, linear, K, kind);
           check_against_manual_probes<jvp_model<S>>(D, linear, K, kind);
           check_against_manual_probes<fd_model<S>>(D, linear, K, kind);
+          check_against_manual_probes<vjp_model<S>>(D, linear, K, kind);
+          check_against_manual_probes<vjp_blocks_model<S>>(D, linear, K, kind);
         }
 }
 
@@ -527,4 +584,15 @@ TEST_CASE("hutchinson: the estimator dispatches, names its route and counts its 
   divergence_estimator<jvp_model<double>> jest(jm, o);
   CHECK(jest.description() == "hutchinson, 2 gaussian probes (jvp)");
   CHECK(jest.cost() == 2);
+
+  // Reverse mode is preferred for Hutchinson; the exact divergence keeps the JVP route.
+  const vjp_blocks_model<double> vm = make_model<vjp_blocks_model<double>>(D, false);
+  divergence_estimator<vjp_blocks_model<double>> vest(vm, o);
+  CHECK(vest.route() == divergence_route::vjp);
+  CHECK(vest.description() == "hutchinson, 2 gaussian probes (vjp)");
+  CHECK(vest.cost() == 3);  // one forward pass, two reverse passes
+  STATIC_REQUIRE(divergence_estimator<vjp_blocks_model<double>>::exact_route == divergence_route::finite_difference);
+  const vjp_model<double> vm1 = make_model<vjp_model<double>>(D, false);
+  divergence_estimator<vjp_model<double>> vest1(vm1, o);
+  CHECK(vest1.cost() == 4);  // a forward and a reverse pass per probe
 }

@@ -83,6 +83,27 @@ concept has_score_jvp =
       m.score_jvp(t, X, X, S, JV);
     };
 
+/// Score and vector-Jacobian products J^T U per column (reverse mode), batched:
+///   void score_vjp(double t, const matrix& X, const matrix& U, matrix& S, matrix& JTU) const;
+/// column j of JTU = J_j^T u_j, J_j the Jacobian of the score at column j of X. Hutchinson's
+/// z^T J z equals z^T (J^T z), so one reverse pass per probe replaces a JVP.
+template <class M>
+concept has_score_vjp =
+    score_model<M> && requires(const M& m, double t, const matrix<scalar_of<M>>& X,
+                               matrix<scalar_of<M>>& S, matrix<scalar_of<M>>& JTU) {
+      m.score_vjp(t, X, X, S, JTU);
+    };
+
+/// Optional, with score_vjp: K products sharing one forward pass. U is D x (K N), block k
+/// (columns k N .. k N + N - 1) one cotangent per column of X; JTU the same layout:
+///   void score_vjp_blocks(double t, const matrix& X, const matrix& U, matrix& S, matrix& JTU) const;
+template <class M>
+concept has_score_vjp_blocks =
+    has_score_vjp<M> && requires(const M& m, double t, const matrix<scalar_of<M>>& X,
+                                 matrix<scalar_of<M>>& S, matrix<scalar_of<M>>& JTU) {
+      m.score_vjp_blocks(t, X, X, S, JTU);
+    };
+
 /// sample(t, seed, first_id, X): column j ~ p_t, keyed by trajectory id first_id + j.
 template <class M>
 concept has_keyed_sampling = requires(const M& m, double t, std::uint64_t seed, std::uint64_t id,

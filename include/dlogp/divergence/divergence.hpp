@@ -30,9 +30,11 @@ class divergence_estimator {
  public:
   using scalar_type = scalar_of<M>;
   using S = scalar_type;
-  /// Route of the exact divergence and of Hutchinson's Jacobian-vector products for M.
+  /// Route of the exact divergence, of Jacobian-vector products, and of Hutchinson's probes
+  /// (jvp_route, or vjp when the model has score_vjp) for M.
   static constexpr divergence_route exact_route = exact_divergence_route_v<M>;
   static constexpr divergence_route jvp_route = score_jvp_route_v<M>;
+  static constexpr divergence_route hutchinson_route = hutchinson_route_v<M>;
 
   divergence_estimator(const M& model, divergence_options options = {})
       : options_(checked(options)),
@@ -41,9 +43,9 @@ class divergence_estimator {
 
   const divergence_options& options() const { return options_; }
 
-  /// The route in use: exact_route for exact, jvp_route for Hutchinson.
+  /// The route in use: exact_route for exact, hutchinson_route for Hutchinson.
   divergence_route route() const {
-    return options_.kind == divergence_kind::exact ? exact_route : jvp_route;
+    return options_.kind == divergence_kind::exact ? exact_route : hutchinson_route;
   }
 
   /// E.g. "exact (dual)" or "hutchinson, 4 rademacher probes (finite-difference)".
@@ -51,7 +53,7 @@ class divergence_estimator {
     if (options_.kind == divergence_kind::exact)
       return std::string("exact (") + to_string(exact_route) + ")";
     return "hutchinson, " + std::to_string(options_.probes) + " " + to_string(options_.probe) +
-           (options_.probes == 1 ? " probe (" : " probes (") + to_string(jvp_route) + ")";
+           (options_.probes == 1 ? " probe (" : " probes (") + to_string(hutchinson_route) + ")";
   }
 
   /// Score-evaluation equivalents per column of one score_and_divergence call.

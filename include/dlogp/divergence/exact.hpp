@@ -8,6 +8,9 @@
 //   dual               model.score on dual<Scalar> matrices seeded on e_i  cost D
 //   finite-difference  central differences, one coordinate at a time      cost 2D + 1
 // Costs are score-evaluation equivalents per column; a JVP counts as one evaluation.
+// Hutchinson's estimator (hutchinson.hpp) also takes a fifth route, vjp (model.score_vjp:
+// z^T J z = z^T (J^T z)), never used for the exact divergence: D reverse passes would be a
+// Laplacian, which a model with reverse mode offers itself.
 #include <algorithm>
 #include <cmath>
 #include <concepts>
@@ -21,7 +24,7 @@
 namespace dlogp {
 
 /// How a divergence (or a Jacobian-vector product) is obtained from the model.
-enum class divergence_route { laplacian, jvp, dual, finite_difference };
+enum class divergence_route { laplacian, jvp, dual, finite_difference, vjp };
 
 constexpr const char* to_string(divergence_route r) {
   switch (r) {
@@ -29,6 +32,7 @@ constexpr const char* to_string(divergence_route r) {
     case divergence_route::jvp: return "jvp";
     case divergence_route::dual: return "dual";
     case divergence_route::finite_difference: return "finite-difference";
+    case divergence_route::vjp: return "vjp";
   }
   return "unknown";
 }
@@ -60,6 +64,11 @@ inline constexpr divergence_route score_jvp_route_v =
     has_score_jvp<M>    ? divergence_route::jvp
     : has_dual_score<M> ? divergence_route::dual
                         : divergence_route::finite_difference;
+
+/// Route of Hutchinson's probes for M: vjp when the model has score_vjp, else its JVP route.
+template <score_model M>
+inline constexpr divergence_route hutchinson_route_v =
+    has_score_vjp<M> ? divergence_route::vjp : score_jvp_route_v<M>;
 
 /// Route of the exact divergence for M.
 template <score_model M>

@@ -37,14 +37,17 @@ void fill_probe(std::uint64_t seed, std::uint64_t trajectory, int k, probe_kind 
 }
 
 /// Hutchinson estimate of the divergence of the model's score, batched over columns, with
-/// z^T J z from the model's JVP route (score_jvp, dual numbers or a central difference along
-/// z). Holds workspaces: use one per thread.
+/// z^T J z from the model's reverse mode when it has one (score_vjp: z^T (J^T z), one reverse
+/// pass per probe, and one forward pass for all K probes with score_vjp_blocks), else from its
+/// JVP route (score_jvp, dual numbers or a central difference along z). Every route draws the
+/// same probes and sums z . (Jz or J^T z) in the same order. Holds workspaces: use one per
+/// thread.
 template <score_model M>
 class hutchinson_divergence {
  public:
   using scalar_type = scalar_of<M>;
   using S = scalar_type;
-  static constexpr divergence_route route = score_jvp_route_v<M>;
+  static constexpr divergence_route route = hutchinson_route_v<M>;
 
   hutchinson_divergence(const M& model, int probes = 1, probe_kind kind = probe_kind::rademacher)
       : model_(&model), engine_(model), probes_(probes), kind_(kind) {
@@ -55,10 +58,15 @@ class hutchinson_divergence {
   int probes() const { return probes_; }
   probe_kind probe() const { return kind_; }
 
-  /// Score-evaluation equivalents per column of one call: K JVPs, each 2 evaluations on the
-  /// finite-difference route, which also needs 1 for the score itself.
+  /// Score-evaluation equivalents per column of one call. A JVP (which brings the score with
+  /// it) counts as one evaluation, as in exact.hpp: K on the jvp and dual routes; 2 per probe
+  /// on the finite-difference route, plus 1 for the score. On the vjp route a forward pass and
+  /// a reverse pass count one each: 1 + K with score_vjp_blocks (one forward for all probes),
+  /// 2 K with K separate score_vjp calls.
   long cost() const {
     if constexpr (route == divergence_route::finite_difference) return 2L * probes_ + 1;
+    if constexpr (route == divergence_route::vjp)
+      return has_score_vjp_blocks<M> ? 1L + probes_ : 2L * probes_;
     if constexpr (has_jvp_cost<M>)
       return long(model_->jvp_cost(true)) + (probes_ - 1) * long(model_->jvp_cost(false));
     return long(probes_);
@@ -77,6 +85,34 @@ class hutchinson_divergence {
                       "divergence: hutchinson probes need trajectory ids (batch_context.ids is null)");
     score.resize(D, N);
     div.setZero(N);
+    if constexpr (route == divergence_route::vjp) {
+      if constexpr (has_score_vjp_blocks<M>) {
+        // All K probes side by side (block k = columns k N .. k N + N - 1): one forward pass.
+        z_.resize(D, N * probes_);
+        for (int k = 0; k < probes_; ++k)
+          for (long j = 0; j < N; ++j)
+            fill_probe(ctx.seed, ctx.ids[j], k, kind_, z_.data() + (k * N + j) * D, D);
+        jz_.resize(D, N * probes_);
+        model_->score_vjp_blocks(t, X, z_, score, jz_);
+        for (int k = 0; k < probes_; ++k)
+          for (long j = 0; j < N; ++j)
+            div(j) += detail::dot_fixed_order(z_.data() + (k * N + j) * D,
+                                              jz_.data() + (k * N + j) * D, D);
+      } else {
+        z_.resize(D, N);
+        jz_.resize(D, N);
+        s_extra_.resize(D, N);
+        for (int k = 0; k < probes_; ++k) {
+          for (long j = 0; j < N; ++j)
+            fill_probe(ctx.seed, ctx.ids[j], k, kind_, z_.data() + j * D, D);
+          model_->score_vjp(t, X, z_, k == 0 ? score : s_extra_, jz_);
+          for (long j = 0; j < N; ++j)
+            div(j) += detail::dot_fixed_order(z_.data() + j * D, jz_.data() + j * D, D);
+        }
+      }
+      div /= S(probes_);
+      return cost();
+    }
     z_.resize(D, N);
     for (int k = 0; k < probes_; ++k) {
       for (long j = 0; j < N; ++j) fill_probe(ctx.seed, ctx.ids[j], k, kind_, z_.data() + j * D, D);
@@ -93,7 +129,7 @@ class hutchinson_divergence {
   detail::score_jvp_engine<M> engine_;
   int probes_;
   probe_kind kind_;
-  matrix<S> z_, jz_;
+  matrix<S> z_, jz_, s_extra_;
 };
 
 }  // namespace dlogp

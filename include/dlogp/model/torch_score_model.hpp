@@ -14,14 +14,29 @@
 // (trace once per scalar type); scripted modules usually work in both.
 // Layout: a column-major D x N dlogp matrix is a row-major [N, D] tensor, so inputs are passed
 // to torch without a copy, and the output is copied once.
-// The exact divergence (score_and_laplacian) takes one forward pass and D reverse passes over
-// the whole batch: the gradient of sum_j y_ji is row i of every sample's Jacobian, so its
-// entry i is that Jacobian's diagonal entry (about 1 + 2 D evaluations). This needs what every
-// score model needs anyway: samples in a batch do not interact (no batch statistics).
-// JVPs (score_jvp) use reverse mode twice (the "double-vjp" trick: J v = d/du <J^T u, v>),
-// about 3 evaluations; Hutchinson probes go through them.
+// Routes and their costs, counted in forward or reverse passes over the batch (each about one
+// network evaluation per column; laplacian_cost() and Hutchinson's cost() report them):
+//   score                 1 forward pass, no graph.
+//   score_and_laplacian   1 forward + D reverse passes: the gradient of sum_j y_ji is row i of
+//                         every sample's Jacobian, so its entry i is that Jacobian's diagonal
+//                         entry. The exact divergence of pf_ode and the other dynamics.
+//                         laplacian_cost() = 1 + D. This needs what every score model needs
+//                         anyway: samples in a batch do not interact (no batch statistics).
+//   score_vjp             1 forward + 1 reverse pass seeded with U: J^T U per column.
+//   score_vjp_blocks      1 forward + K reverse passes over the retained graph: K cotangents
+//                         per column at once. Hutchinson with K probes goes this way
+//                         (z^T J z = z^T (J^T z)): cost 1 + K.
+//   score_jvp             JVPs by reverse mode twice (the "double-vjp" trick: J v = d/du
+//                         <J^T u, v>): 1 forward + 2 reverse passes, one with create_graph;
+//                         kept for callers that need J V itself (dlogp's divergences do not).
+// A reverse pass that needs only input gradients does about the multiply-adds of a forward
+// pass (the parameters do not require grad here, so no weight gradients are computed) and
+// costs about as much: 6 against the forward's 8 ms for a width-256 MLP at N = 64, one
+// thread (Debian's libtorch, reference BLAS). Against eager
+// PyTorch: 1.1-1.2x faster at D = 8, parity at D = 256 (benchmarks/RESULTS.md section 8,
+// docs/performance.md "TorchScript models").
 // Thread safety: inference on one module from several threads is supported by TorchScript;
-// gradient mode is disabled per call (thread-local guard). Torch's own intra-op threads add to
+// gradient mode is set per call (thread-local guards). Torch's own intra-op threads add to
 // the driver's OpenMP threads: call torch::set_num_threads(1) (declared by this header's
 // includes) when the driver runs threads.
 // libtorch includes glog, whose CHECK macro clashes with test frameworks' CHECK (Catch2):
@@ -83,6 +98,12 @@ class torch_score_model {
     }
     module_.to(dtype());
     module_.eval();
+    // Only input gradients are ever asked for. With parameters that require grad, TorchScript's
+    // profiling executor may build autodiff graphs (when the calls it profiles require grad)
+    // whose reverse pass computes the weight gradients too: one more matrix product per
+    // linear layer, 22 against 14 ms per forward + reverse pass of a width-256 MLP at N = 64
+    // (docs/performance.md, "TorchScript models").
+    for (auto p : module_.parameters()) p.set_requires_grad(false);
     matrix<S> x = matrix<S>::Zero(dimension_, 1), s;
     torch::NoGradGuard no_grad;
     const torch::Tensor y = forward(process_.t_max(), input(x), /*first_call=*/true);
@@ -127,6 +148,52 @@ class torch_score_model {
     for (long j = 0; j < N; ++j) lap(j) = S(c.scale) * tr.data_ptr<S>()[j] + S(c.shift * double(dimension_));
     combine(c, X, out);
   }
+
+  /// S = s(t, X), JTU = (d s / d x)^T U per column: one forward pass with the graph, one
+  /// reverse pass seeded with U (Hutchinson's route: z^T J z = z^T (J^T z)).
+  void score_vjp(double t, const matrix<S>& X, const matrix<S>& U, matrix<S>& out,
+                 matrix<S>& JTU) const {
+    detail::require_dimension(X.cols(), U.cols(), "torch_score_model: columns of U");
+    score_vjp_blocks(t, X, U, out, JTU);
+  }
+
+  /// S = s(t, X) and K products at once: U is D x (K N), block k (columns k N .. k N + N - 1)
+  /// one cotangent per column of X, and block k of JTU = J^T (block k of U). One forward pass
+  /// and K reverse passes over the retained graph.
+  void score_vjp_blocks(double t, const matrix<S>& X, const matrix<S>& U, matrix<S>& out,
+                        matrix<S>& JTU) const {
+    detail::require_dimension(dimension_, X.rows(), "torch_score_model: rows of X");
+    detail::require_dimension(X.rows(), U.rows(), "torch_score_model: rows of U");
+    const long N = X.cols();
+    detail::require(N > 0 ? U.cols() % N == 0 : U.cols() == 0,
+                    "torch_score_model: columns of U must be a multiple of the columns of X (" +
+                        std::to_string(U.cols()) + ", " + std::to_string(N) + ")");
+    const long K = N > 0 ? U.cols() / N : 0;
+    const auto c = to_score_coefficients(kind_, process_, t);
+    torch::AutoGradMode grad_on(true);
+    const torch::Tensor x = input(X).detach().clone().requires_grad_(true);
+    const torch::Tensor y = forward(t, x);
+    copy_out(y.detach(), N, out);  // checks the shape before the passes use it
+    JTU.resize(X.rows(), K * N);
+    for (long k = 0; k < K; ++k) {
+      const torch::Tensor u = block(U, k, N).to(y.scalar_type());
+      const auto g = torch::autograd::grad({y}, {x}, {u}, /*retain_graph=*/k + 1 < K,
+                                           /*create_graph=*/false, /*allow_unused=*/true);
+      S* dst = JTU.data() + k * N * X.rows();
+      if (g[0].defined()) {
+        const torch::Tensor gk = g[0].to(dtype()).contiguous();
+        std::copy(gk.data_ptr<S>(), gk.data_ptr<S>() + N * X.rows(), dst);
+      } else {  // output independent of x
+        std::fill(dst, dst + N * X.rows(), S(0));
+      }
+    }
+    combine(c, X, out);
+    combine(c, U, JTU);  // s = a net + b x: J^T u = a J_net^T u + b u
+  }
+
+  /// Cost of score_and_laplacian per column in score-evaluation equivalents, a forward pass
+  /// and a reverse pass over the batch counting one each: 1 + D (see the top).
+  long laplacian_cost() const { return 1 + dimension_; }
 
   /// S = s(t, X), JV = (d s / d x) V per column, by two reverse-mode passes.
   void score_jvp(double t, const matrix<S>& X, const matrix<S>& V, matrix<S>& out,
@@ -188,6 +255,12 @@ class torch_score_model {
   /// The D x N matrix as an [N, D] tensor sharing its memory (torch does not write to it).
   torch::Tensor input(const matrix<S>& X) const {
     return torch::from_blob(const_cast<S*>(X.data()), {long(X.cols()), long(X.rows())},
+                            torch::TensorOptions().dtype(dtype()));
+  }
+
+  /// Columns k N .. k N + N - 1 of the D x (K N) matrix U as an [N, D] tensor (no copy).
+  torch::Tensor block(const matrix<S>& U, long k, long N) const {
+    return torch::from_blob(const_cast<S*>(U.data() + k * N * U.rows()), {N, long(U.rows())},
                             torch::TensorOptions().dtype(dtype()));
   }
 
