@@ -32,7 +32,8 @@ PY = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(HERE, "baselines"))
 import mixture  # noqa: E402
 
-TARGETS = ["bench_reverse_sde", "bench_pf_ode", "bench_scale", "bench_mlp", "bench_allocations"]
+TARGETS = ["bench_reverse_sde", "bench_pf_ode", "bench_scale", "bench_mlp", "bench_allocations",
+           "bench_runner_direct"]
 NATIVE_TARGETS = ["bench_reverse_sde", "bench_mlp"]
 
 
@@ -328,6 +329,47 @@ def item7(mdir, rounds, results):
         "load_average_after": os.getloadavg()[0]}
 
 
+# Item 9: the MLP spec dlogp-run runs, and bench_runner_direct's same computation.
+RUNNER_SPEC = {"n": 64, "steps": 20, "probes": 2, "seed": 5}
+
+
+def item9(bdir, mdir, rounds, results):
+    """dlogp-run on an MLP weight file against the same PF-ODE as a direct library call
+    (bench_runner_direct): whole-process CPU time of each, the same mean log p bit for bit."""
+    runner = f"{mdir}/examples/runner/dlogp-run"
+    direct = f"{bdir}/bench_runner_direct"
+    if not (os.path.exists(runner) and os.path.exists(direct)):
+        results["item9"] = {"skipped": "dlogp-run or bench_runner_direct not built in this run"}
+        return
+    log("item 9: runner overhead over a direct library call")
+    weights = os.path.join(ROOT, "examples", "patches", "data", "model.safetensors")
+    c = RUNNER_SPEC
+    spec = {"model": {"type": "mlp", "weights": weights}, "process": {"type": "vp"}, "method": "pf-ode",
+            "n": c["n"], "seed": c["seed"], "solver": {"scheme": "rk4", "steps": c["steps"]},
+            "divergence": {"type": "hutchinson", "probes": c["probes"]}}
+    spec_path = os.path.join(mdir, "runner_overhead_spec.json")
+    with open(spec_path, "w") as f:
+        json.dump(spec, f)
+
+    def cpu_of(cmd):
+        before = os.times()
+        out = sh(cmd).stdout
+        after = os.times()
+        return (after.children_user - before.children_user) + (after.children_system - before.children_system), out
+
+    env_cmd = ["env", "OMP_NUM_THREADS=1"]
+    rows = []
+    for _ in range(max(3, rounds)):
+        t_run, out_run = cpu_of(env_cmd + [runner, spec_path, "--threads", "1", "--no-progress"])
+        t_dir, out_dir = cpu_of(env_cmd + [direct, weights, str(c["n"]), str(c["steps"]), str(c["probes"]), str(c["seed"])])
+        rows.append({"runner_cpu_s": t_run, "direct_cpu_s": t_dir,
+                     "runner_mean_logp": json.loads(out_run)["summary"]["mean_logp"],
+                     "direct_mean_logp": json.loads(out_dir.strip().splitlines()[-1])["mean_logp"]})
+    results["item9"] = {"spec": spec, "rounds": rows,
+                        "same_result": all(r["runner_mean_logp"] == r["direct_mean_logp"] for r in rows),
+                        "overhead": med([r["runner_cpu_s"] / r["direct_cpu_s"] for r in rows]) - 1}
+
+
 # (D, hidden width of the epsilon-MLP, RK4 steps). At D = 256 an exact-divergence run costs
 # 4 * steps * (1 forward + 256 reverse passes): 50 steps take about 5 minutes per side here
 # (Debian's torch uses the reference BLAS), so that size runs 5 steps of the same uniform-grid
@@ -557,6 +599,11 @@ def write_report(results, path):
                      f"throughput, D = {run['D']}, float32 | {fmt(run['ratio_cpu'])}x "
                      f"(same log-likelihoods: {'yes' if run['agree'] else 'NO'}) | {target} | "
                      f"{verdict(run['ratio_cpu'] >= 1 and run['agree']) if target else ''} |")
+    r9 = R.get("item9", {})
+    if "overhead" in r9:
+        L.append(f"| 9 | dlogp-run on an MLP weight file: CPU time over the same computation as a direct library call | "
+                 f"{fmt(100 * r9['overhead'], 1)}% (same mean log p: {'yes' if r9['same_result'] else 'NO'}) | <= 5% | "
+                 f"{verdict(r9['overhead'] <= 0.05 and r9['same_result'])} |")
     L.append("")
 
     L.append("## 1. Augmented reverse SDE throughput against PyTorch\n")
@@ -713,10 +760,33 @@ def write_report(results, path):
         L.append(r7.get("skipped", MPI_TEXT))
     L.append("")
     torch_section(R, L)
+    runner_section(R, L)
     L.append("## Library changes made for these results\n")
     L.append(CHANGES_TEXT)
     with open(path, "w") as f:
         f.write("\n".join(L) + "\n")
+
+
+def runner_section(R, L):
+    r9 = R.get("item9")
+    L.append("## 9. The runner's overhead over a direct library call\n")
+    if not r9 or "overhead" not in r9:
+        L.append((r9 or {}).get("skipped", "Not run (`run.py --only 9`).") + "\n")
+        return
+    sp = r9["spec"]
+    L.append(f"`dlogp-run` on an MLP weight file (examples/patches' network, D = 256): `pf-ode`, n = {sp['n']}, "
+             f"RK4 {sp['solver']['steps']} steps, Hutchinson with {sp['divergence']['probes']} probes, one thread, "
+             "against `bench_runner_direct`, the same computation written against the library (load the weight "
+             "file, prior draws, `pf_ode` + `rk4` + `integrate`, print the mean). Each is a whole process: "
+             "CPU time from start to exit, loading, spec validation and the JSON document included. Interleaved "
+             "rounds, median of the ratios.\n")
+    L.append("| round | dlogp-run CPU s | direct CPU s |")
+    L.append("|---|---|---|")
+    for i, r in enumerate(r9["rounds"]):
+        L.append(f"| {i + 1} | {fmt(r['runner_cpu_s'], 3)} | {fmt(r['direct_cpu_s'], 3)} |")
+    L.append("")
+    L.append(f"Overhead: **{fmt(100 * r9['overhead'], 1)}%** (target <= 5%); the two print the same mean log p to "
+             f"the last bit: {'yes' if r9['same_result'] else 'NO'}.\n")
 
 
 def torch_section(R, L):
@@ -910,7 +980,7 @@ def main():
     ap.add_argument("--no-native", action="store_true", help="skip the -march=native tree")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "bench"))
     ap.add_argument("--only", default="",
-                    help="comma-separated items (1,3,4,5,6,7,alloc,profile,torch) to rerun; the others are kept "
+                    help="comma-separated items (1,3,4,5,6,7,9,alloc,profile,torch) to rerun; the others are kept "
                          "from the existing results.json")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite RESULTS.md from the existing results.json")
@@ -927,6 +997,10 @@ def main():
     if not a.skip_build and only == {"torch"}:
         log(f"building {bdir} (Release): bench_torch_pf_ode only")
         build(bdir, "", [], optional=["bench_torch_pf_ode"])
+    elif not a.skip_build and only == {"9"}:
+        log(f"building {bdir} (Release): bench_runner_direct; {mdir}: dlogp-run")
+        build(bdir, "", ["bench_runner_direct"])
+        build(mdir, "", ["dlogp-run"], examples=True)
     elif not a.skip_build:
         log(f"building {bdir} (Release)")
         build(bdir, "", TARGETS, optional=["bench_torch_pf_ode"])
@@ -980,6 +1054,8 @@ def main():
         profile(bdir, data, results)
     if want("7"):
         item7(mdir, rounds, results)
+    if want("9"):
+        item9(bdir, mdir, rounds, results)
     if want("torch"):
         item_torch(bdir, data_dir, min(rounds, 3), results)  # D = 256's exact rounds take minutes
     if only:
