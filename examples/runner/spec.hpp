@@ -197,13 +197,10 @@ inline const json& key_or_null(const json& m, const char* key) {
   return it == m.end() ? none : *it;
 }
 
-/// The spec's parametrisation names (the library's flow_velocity is "velocity").
+/// The spec's parametrisation names: the library's (model/parametrisation.hpp, as the weight
+/// files write them), except that flow_velocity is "velocity".
 inline parametrisation parametrisation_from_spec(const std::string& name) {
-  if (name == "epsilon") return parametrisation::epsilon;
-  if (name == "x0") return parametrisation::x0;
-  if (name == "v") return parametrisation::v;
-  if (name == "velocity") return parametrisation::flow_velocity;
-  return parametrisation::score;
+  return name == "velocity" ? parametrisation::flow_velocity : dlogp::detail::parse_parametrisation(name);
 }
 inline std::string spec_name(parametrisation p) {
   return p == parametrisation::flow_velocity ? "velocity" : std::string(to_string(p));
