@@ -18,11 +18,11 @@ mkdir -p "$out/artifacts"
 
 flags=(-std=c++20 -g -O1 -fno-omit-frame-pointer
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-       -I"$root/include" -I"$root/examples/runner" -I/usr/include/eigen3)
+       -I"$root/include" -I/usr/include/eigen3)
 
 build() {  # build NAME: rebuild when the source or any header is newer than the binary
   local name=$1 exe="$out/$1"
-  if [ -x "$exe" ] && [ -z "$(find "$root/fuzz/$name.cpp" "$root/include" "$root/examples/runner" \
+  if [ -x "$exe" ] && [ -z "$(find "$root/fuzz/$name.cpp" "$root/include" \
                                   -newer "$exe" -name '*.?pp' -print -quit)" ]; then
     return
   fi

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "app.hpp"
+#include <dlogp/run/app.hpp>
 
 namespace {
 

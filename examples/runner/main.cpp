@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "app.hpp"
+#include <dlogp/run/app.hpp>
 
 int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);

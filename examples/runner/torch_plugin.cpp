@@ -1,7 +1,7 @@
 // libdlogp-run-torch.so: dlogp-run's TorchScript models (see torch_plugin.hpp for why a plugin).
 #include <dlogp/model/torch_score_model.hpp>
 
-#include "torch_plugin.hpp"
+#include <dlogp/run/torch_plugin.hpp>
 
 namespace {
 

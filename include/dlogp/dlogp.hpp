@@ -32,6 +32,7 @@
 
 #include "dlogp/divergence/divergence.hpp"
 
+#include "dlogp/scheme/catalogue.hpp"
 #include "dlogp/scheme/dopri5.hpp"
 #include "dlogp/scheme/dpm_solver.hpp"
 #include "dlogp/scheme/euler.hpp"
@@ -45,6 +46,7 @@
 #include "dlogp/dynamics/hd_ode.hpp"
 #include "dlogp/dynamics/mode_tracking.hpp"
 #include "dlogp/dynamics/pf_ode.hpp"
+#include "dlogp/dynamics/pf_ode_rates.hpp"
 #include "dlogp/dynamics/reverse_sde.hpp"
 
 #include "dlogp/analysis/bits_per_dim.hpp"

@@ -22,11 +22,7 @@
 #include "dlogp/error.hpp"
 #include "dlogp/integrate.hpp"
 #include "dlogp/process/prior.hpp"
-#include "dlogp/scheme/dopri5.hpp"
-#include "dlogp/scheme/euler.hpp"
-#include "dlogp/scheme/euler_maruyama.hpp"
-#include "dlogp/scheme/heun.hpp"
-#include "dlogp/scheme/rk4.hpp"
+#include "dlogp/scheme/catalogue.hpp"
 
 namespace dlogp {
 
@@ -37,25 +33,13 @@ enum class first_phase_kind {
   reverse_sde,  ///< stochastic, Euler-Maruyama; log p by the augmented SDE (docs/notation.md §3.2)
 };
 
-/// Runtime choice of an ODE scheme for a phase.
-enum class ode_scheme_kind { euler, heun, rk4, dopri5 };
-
 inline constexpr std::string_view to_string(first_phase_kind k) {
   return k == first_phase_kind::pf_ode ? "pf-ode" : "reverse-sde";
 }
-inline constexpr std::string_view to_string(ode_scheme_kind k) {
-  switch (k) {
-    case ode_scheme_kind::euler: return "euler";
-    case ode_scheme_kind::heun: return "heun";
-    case ode_scheme_kind::rk4: return "rk4";
-    case ode_scheme_kind::dopri5: return "dopri5";
-  }
-  return "unknown";
-}
-
-/// Numerics of one phase. `scheme` is ignored by the reverse-SDE phase (Euler-Maruyama).
+/// Numerics of one phase. `scheme` names an entry of ode_scheme_list (scheme/catalogue.hpp); the
+/// reverse-SDE phase ignores it (Euler-Maruyama).
 struct phase_options {
-  ode_scheme_kind scheme = ode_scheme_kind::heun;
+  std::string scheme = heun::name;
   long steps = 500;                     ///< fixed-step schemes
   grid_kind grid = grid_kind::uniform;  ///< fixed-step schemes
   std::vector<double> times{};          ///< explicit grid from the phase's start to its end
@@ -102,17 +86,13 @@ inline integrate_options phase_integrate_options(const high_density_options& o,
 }
 
 template <class Dyn, class S>
-integration_result<S> integrate_ode_phase(const Dyn& dyn, ode_scheme_kind scheme,
+integration_result<S> integrate_ode_phase(const Dyn& dyn, const std::string& scheme,
                                           const matrix<S>& X, const vector<S>& L, double t0,
                                           double t1, const integrate_options& opt,
                                           const step_observer<S>& observer) {
-  switch (scheme) {
-    case ode_scheme_kind::euler: return integrate(dyn, euler{}, X, L, t0, t1, opt, observer);
-    case ode_scheme_kind::heun: return integrate(dyn, heun{}, X, L, t0, t1, opt, observer);
-    case ode_scheme_kind::rk4: return integrate(dyn, rk4{}, X, L, t0, t1, opt, observer);
-    case ode_scheme_kind::dopri5: return integrate(dyn, dopri5{}, X, L, t0, t1, opt, observer);
-  }
-  throw invalid_argument("high_density: unknown scheme (" + std::to_string(int(scheme)) + ")");
+  return with_scheme(ode_scheme_list{}, scheme, [&](auto sch) {
+    return integrate(dyn, sch, X, L, t0, t1, opt, observer);
+  });
 }
 
 inline void add_stats(trajectory_stats& into, const trajectory_stats& more) {
@@ -148,6 +128,9 @@ integration_result<S> sample_high_density(const Model& model, const Process& pro
                                               " outside [t_end, t_start] = [" +
                                               std::to_string(t1) + ", " + std::to_string(t0) +
                                               "]");
+  for (const phase_options* ph : {&opt.first, &opt.second})
+    detail::require(has_scheme(ode_scheme_list{}, ph->scheme),
+                    "high_density: unknown ODE scheme \"" + ph->scheme + "\"");
   return detail::translating_bad_alloc("high_density", [&] {
     const long N = x_start.cols();
     integration_result<S> result{x_start, log_p_start,

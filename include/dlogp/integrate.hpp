@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dlogp/config.hpp"
+#include "dlogp/core/parallel_chunks.hpp"
 #include "dlogp/core/random.hpp"
 #include "dlogp/core/status.hpp"
 #include "dlogp/core/threads.hpp"
@@ -24,6 +25,7 @@
 #include "dlogp/core/types.hpp"
 #include "dlogp/error.hpp"
 #include "dlogp/scheme/scheme_traits.hpp"
+#include "dlogp/scheme/step_size_controller.hpp"
 
 namespace dlogp {
 
@@ -212,15 +214,23 @@ long run_fixed(Dyn& dyn, const std::vector<double>& times, const std::uint64_t* 
   return -1;
 }
 
-/// Adaptive loop: every trajectory gets its own step size, so each runs as a batch of one.
+/// Adaptive loop: every trajectory gets its own step size, so each runs as a batch of one. The
+/// loop owns the trajectory's status (model failures, non-finite values, step limits); step
+/// sizes come from step_size_controller, the candidate and its error from the stepper.
 template <class Scheme, class Dyn, class S>
 void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* ids,
                   long first_column, matrix<S>& X, vector<S>& L, trajectory_stats* stats,
                   const integrate_options& opt, const step_observer<S>& observer) {
+  using stepper_type = typename Scheme::template stepper<S>;
+  static_assert(adaptive_stepper<stepper_type, Dyn, S>,
+                "an adaptive scheme's stepper needs prepare, attempt, accept, reset, rate, "
+                "log_p_rate, candidate, candidate_log_p, error_x and error_log_p "
+                "(scheme/step_size_controller.hpp)");
   const long D = X.rows();
   const double dir = t_end > t_start ? 1.0 : -1.0;
   const double span = std::abs(t_end - t_start);
-  typename Scheme::template stepper<S> stepper;
+  const step_size_controller control{opt.rtol, opt.atol, Scheme::order};
+  stepper_type stepper;
   matrix<S> x(D, 1), x1(D, 1), f1(D, 1);
   vector<S> l(1), dl1(1);
   for (long j = 0; j < X.cols(); ++j) {
@@ -245,9 +255,8 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
       st.status = status::model_error;
       return false;
     };
-    // Initial step: the user's, else Hairer & Wanner's (Solving ODEs I, II.4): a first guess
-    // from the sizes of x and its rate, refined by a second rate that estimates the second
-    // derivative. The extra evaluation pays for itself: without it most first attempts were
+    // Initial step: the user's, else the controller's from the rate at the start and at one
+    // probe. The extra evaluation pays for itself: without it most first attempts were
     // rejected (6 evaluations each; benchmarks/RESULTS.md, item 4).
     double h = opt.initial_step;
     if (h <= 0) {
@@ -256,43 +265,17 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
         continue;
       }
       // A non-finite rate at the start: no step size will help (and it would make h NaN).
-      if (flag != status::ok || !column_finite(stepper.k[0], stepper.l[0], 0, opt.track_logp)) {
+      if (flag != status::ok || !column_finite(stepper.rate(), stepper.log_p_rate(), 0, opt.track_logp)) {
         st.status = flag != status::ok ? flag : status::non_finite;
         st.t_reached = t;
         continue;
       }
-      // Scales sc may be 0 (atol = 0 at a zero coordinate) and the ratios may overflow (tiny
-      // rtol): error_ratio keeps 0 / 0 out, and a step size that still comes out non-finite or
-      // 0 falls back to 1e-6 of the span, from which the controller adapts (or reports
-      // step_underflow). Valid tolerances never give a NaN time.
-      const auto usable = [](double v) { return std::isfinite(v) && v > 0; };
-      double d0 = 0, d1 = 0;
-      for (long i = 0; i < D; ++i) {
-        const double sc = opt.atol + opt.rtol * std::abs(double(x(i, 0)));
-        d0 += std::pow(error_ratio(double(x(i, 0)), sc), 2);
-        d1 += std::pow(error_ratio(double(stepper.k[0](i, 0)), sc), 2);
-      }
-      d0 = std::sqrt(d0 / double(D));
-      d1 = std::sqrt(d1 / double(D));
-      double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 * span : 0.01 * d0 / d1;
-      if (!usable(h0)) h0 = 1e-6 * span;
-      h0 = std::min(h0, span);
-      x1 = x + S(dir * h0) * stepper.k[0];
+      const auto guess = control.first_guess(x, stepper.rate(), span);
+      x1 = x + S(dir * guess.h0) * stepper.rate();
       // The probe is a trial state: if the model throws there, keep h0 (the loop shrinks it).
-      h = h0;
-      if (model_call_succeeded([&] { st.score_evals += dyn.rate(ctx, t + dir * h0, x1, f1, dl1); })) {
-        double d2 = 0;
-        for (long i = 0; i < D; ++i) {
-          const double sc = opt.atol + opt.rtol * std::abs(double(x(i, 0)));
-          d2 += std::pow(error_ratio(double(f1(i, 0)) - double(stepper.k[0](i, 0)), sc), 2);
-        }
-        d2 = std::sqrt(d2 / double(D)) / h0;
-        const double dm = std::max(d1, d2);
-        const double h1 = dm <= 1e-15 ? std::max(1e-6 * span, 1e-3 * h0)
-                                      : std::pow(0.01 / dm, 1.0 / double(Scheme::order));
-        h = std::isfinite(h1) ? std::min(100 * h0, h1) : h0;
-        if (!usable(h)) h = h0;
-      }
+      h = guess.h0;
+      if (model_call_succeeded([&] { st.score_evals += dyn.rate(ctx, t + dir * guess.h0, x1, f1, dl1); }))
+        h = control.refined(guess, x, stepper.rate(), f1, span);
     }
     h = std::min(h, span);
     long step_index = 0;
@@ -307,7 +290,7 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
       }
       const bool last = h >= remaining;
       const double hs = dir * (last ? remaining : h);
-      if (!last && h < 16 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::abs(t))) {
+      if (!last && step_size_controller::underflow(h, t)) {
         // Shrunk to nothing against a model that kept throwing: that is the model's failure.
         st.status = model_threw ? status::model_error : status::step_underflow;
         break;
@@ -315,18 +298,15 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
       // The rate at the current state (reused after an accepted step): if the model throws
       // there, no step size will help.
       if (!model_call([&] { return stepper.prepare(dyn, ctx, t, x, l); })) break;
-      double err = 0;
       const bool attempted = model_call_succeeded([&] {
-        st.score_evals += stepper.attempt(dyn, ctx, t, hs, x, l, opt.rtol, opt.atol, err);
+        st.score_evals += stepper.attempt(dyn, ctx, t, hs, x, l);
       });
       st.steps += 1;
       model_threw = !attempted;
       if (!attempted) {
-        // A throw at a trial stage says the step left the region where the model works, as a
-        // non-finite error does: shrink and retry.
         st.rejected += 1;
         just_rejected = true;
-        h *= 0.2;
+        h = control.after_model_failure(h);
         continue;
       }
       if (flag != status::ok) {
@@ -335,32 +315,30 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
       }
       // The rate at the current state is part of every attempt: if it is not finite, no
       // step size will help.
-      if (!column_finite(stepper.k[0], stepper.l[0], 0, opt.track_logp)) {
+      if (!column_finite(stepper.rate(), stepper.log_p_rate(), 0, opt.track_logp)) {
         st.status = status::non_finite;
         break;
       }
+      const double err = control.error_norm(x, stepper.candidate(), stepper.error_x(), l,
+                                             stepper.candidate_log_p(), stepper.error_log_p(),
+                                             opt.track_logp);
       if (err <= 1.0) {
-        const bool finite = column_finite(stepper.Xn, stepper.Ln, 0, opt.track_logp);
-        if (!finite) {
+        if (!column_finite(stepper.candidate(), stepper.candidate_log_p(), 0, opt.track_logp)) {
           st.status = status::non_finite;
           break;
         }
         st.accepted += 1;
         t = last ? t_end : t + hs;
-        x = stepper.Xn;
-        l = stepper.Ln;
+        x = stepper.candidate();
+        l = stepper.candidate_log_p();
         stepper.accept();
         if (observer) observer({ids + j, first_column + j, ++step_index, t, x, l, &flag});
-        // No growth right after a rejection (Hairer & Wanner II.4; scipy's RK45 too): the
-        // rejected size was too large, so a larger one would likely be rejected again.
-        const double f = Scheme::factor(err);
-        h = (last ? remaining : h) * (just_rejected ? std::min(1.0, f) : f);
+        h = control.after_accept(last ? remaining : h, err, just_rejected);
         just_rejected = false;
       } else {
         st.rejected += 1;
         just_rejected = true;
-        // A non-finite error is treated as a very large one: shrink and retry.
-        h *= std::isfinite(err) ? Scheme::factor(err) : 0.2;
+        h = control.after_reject(h, err);
       }
     }
     st.t_reached = t;
@@ -401,16 +379,7 @@ integration_result<S> integrate(const Dyn& dynamics, Scheme,
     integration_result<S> result{std::move(x_start), std::move(log_p_start),
                                   std::vector<trajectory_stats>(std::size_t(N))};
 
-    const long bs = opt.batch_size;
-    const long n_chunks = detail::chunk_count(N, bs);
-    std::exception_ptr failure;
-#if DLOGP_HAS_OPENMP
-    const int threads = threads_for_chunks(opt.threads, omp_get_max_threads(), n_chunks);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-#endif
-    for (long c = 0; c < n_chunks; ++c) {
-      try {
-        const long j0 = c * bs, n = std::min(bs, N - j0);
+    detail::for_each_chunk(N, opt.batch_size, opt.threads, [&](long, long j0, long n) {
         Dyn dyn = dynamics;  // each chunk owns its workspaces
         matrix<S> X = result.x.middleCols(j0, n);
         vector<S> L = result.log_p.segment(j0, n);
@@ -444,14 +413,7 @@ integration_result<S> integrate(const Dyn& dynamics, Scheme,
         }
         result.x.middleCols(j0, n) = X;
         result.log_p.segment(j0, n) = L;
-      } catch (...) {
-#if DLOGP_HAS_OPENMP
-#pragma omp critical(dlogp_integrate_failure)
-#endif
-        if (!failure) failure = std::current_exception();
-      }
-    }
-    if (failure) std::rethrow_exception(failure);
+    });
     return result;
   });
 }

@@ -11,7 +11,7 @@
 #include <dlogp/io/npy.hpp>
 #include <dlogp/io/safetensors.hpp>
 
-#include "../../examples/runner/app.hpp"
+#include <dlogp/run/app.hpp>
 #include "io/support.hpp"
 #include "support/cli_run.hpp"
 

@@ -10,7 +10,7 @@
 
 #include <dlogp/core/normal_quantile.hpp>
 
-#include "../../examples/runner/app.hpp"
+#include <dlogp/run/app.hpp>
 #include "support/cli_run.hpp"
 
 using namespace dlogp::runner;

@@ -13,7 +13,7 @@
 #include <dlogp/process/prior.hpp>
 #include <dlogp/scheme/rk4.hpp>
 
-#include "../../examples/runner/app.hpp"
+#include <dlogp/run/app.hpp>
 #include "support/cli_run.hpp"
 
 using namespace dlogp::runner;

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../../examples/runner/app.hpp"
+#include <dlogp/run/app.hpp>
 #include "support/cli_run.hpp"
 
 using namespace dlogp::runner;

@@ -12,9 +12,9 @@
 #include <dlogp/analysis/score_matching.hpp>
 #include <dlogp/process/vp.hpp>
 
-#include "../../examples/runner/app.hpp"
+#include <dlogp/run/app.hpp>
 #include "support/cli_run.hpp"
-#include "../../examples/runner/methods/objective.hpp"
+#include <dlogp/run/methods/objective.hpp>
 
 using namespace dlogp::runner;
 using namespace dlogp::test;

@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "../../examples/runner/spec.hpp"
+#include <dlogp/run/methods/registry.hpp>
+#include <dlogp/run/spec.hpp>
 
 using namespace dlogp::runner;
 
@@ -346,6 +347,32 @@ TEST_CASE("cli spec: the schema lists every method, scheme and key of the contra
   CHECK(s["required"] == json::array({"model", "process", "method"}));
   CHECK(props["process"]["oneOf"].size() == 5);
   CHECK(s["additionalProperties"] == false);
+}
+
+TEST_CASE("cli spec: every scheme of the library's catalogue reaches the schema and the methods", "[cli][unit]") {
+  // The runner's scheme vocabulary is generated from include/dlogp/scheme/catalogue.hpp: a scheme
+  // added there appears in the schema, and in every method of its kind, with nothing else to edit.
+  const json s = spec_json_schema();
+  const std::vector<std::string> in_schema = s["properties"]["solver"]["properties"]["scheme"]["enum"];
+  const auto all = dlogp::all_scheme_summaries();
+  CHECK(in_schema.size() == all.size());
+  for (const auto& e : all) {
+    INFO(e.name);
+    CHECK(std::find(in_schema.begin(), in_schema.end(), std::string(e.name)) != in_schema.end());
+  }
+  const auto takes = [](const std::string& method) { return find_method(method)->schemes; };
+  const std::vector<std::string> ode = dlogp::scheme_names(dlogp::ode_scheme_list{});
+  const std::vector<std::string> sde = dlogp::scheme_names(dlogp::sde_scheme_list{});
+  for (const char* m : {"hd-ode", "hd-sampler", "mode-tracking", "dg-ode"}) CHECK(takes(m) == ode);
+  for (const char* m : {"reverse-sde", "forward-sde", "dg-sde", "pc"}) CHECK(takes(m) == sde);
+  std::vector<std::string> pf = ode;
+  for (const auto& n : dlogp::scheme_names(dlogp::pf_ode_scheme_list{})) pf.push_back(n);
+  CHECK(takes("pf-ode") == pf);
+  CHECK(takes("pf-ode-encode") == pf);
+  // ... and this build dispatches every one of them (the registry takes the same lists).
+  const build_info build = current_build();
+  for (const auto& m : method_catalogue())
+    for (const auto& sc : m.schemes) CHECK(build.has_scheme(m.name, sc));
 }
 
 TEST_CASE("cli spec: docs/schema.json is the schema dlogp-run prints", "[cli][unit]") {

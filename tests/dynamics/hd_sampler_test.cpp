@@ -46,7 +46,7 @@ TEST_CASE("hd_sampler: threshold = T is the HD-ODE from T", "[unit]") {
   const auto m = test::gmm2(p);
   const auto s = exact_start(m, 6, 1);
   const high_density_options opt{.threshold = p.t_max(),
-                                 .second = {.scheme = ode_scheme_kind::rk4, .steps = 200}};
+                                 .second = {.scheme = "rk4", .steps = 200}};
   const auto r = sample_high_density(m, p, s.X, s.L, opt);
   const auto ref = integrate(hd_ode(m, p), rk4{}, s.X, s.L, p.t_max(), p.t_min(), {.steps = 200});
   CHECK(r.x == ref.x);
@@ -59,7 +59,7 @@ TEST_CASE("hd_sampler: threshold = t_min is the plain sampler", "[unit]") {
   const auto m = test::gmm2(p);
   const auto s = exact_start(m, 5, 2);
   const auto pf = sample_high_density(
-      m, p, s.X, s.L, {.threshold = p.t_min(), .first = {.scheme = ode_scheme_kind::heun, .steps = 100}});
+      m, p, s.X, s.L, {.threshold = p.t_min(), .first = {.scheme = "heun", .steps = 100}});
   const auto pf_ref = integrate(pf_ode(m, p), heun{}, s.X, s.L, p.t_max(), p.t_min(), {.steps = 100});
   CHECK(pf.x == pf_ref.x);
   CHECK(pf.log_p == pf_ref.log_p);
@@ -79,7 +79,7 @@ TEST_CASE("hd_sampler: PF-ODE then HD-ODE tracks the exact log p to solver accur
   const vp_process p;
   const auto m = test::gmm2(p);
   const auto s = exact_start(m, 8, 3);
-  const phase_options tight{.scheme = ode_scheme_kind::dopri5, .rtol = 1e-10, .atol = 1e-12};
+  const phase_options tight{.scheme = "dopri5", .rtol = 1e-10, .atol = 1e-12};
   for (double thr : {0.7, 0.3, 0.1}) {
     const auto r = sample_high_density(
         m, p, s.X, s.L, {.threshold = thr, .first = tight, .second = tight});
@@ -114,7 +114,7 @@ TEST_CASE("hd_sampler: reverse-SDE then HD-ODE tracks the exact log p statistica
         {.threshold = 0.3,
          .first_phase = first_phase_kind::reverse_sde,
          .first = {.steps = steps},
-         .second = {.scheme = ode_scheme_kind::rk4, .steps = 400},
+         .second = {.scheme = "rk4", .steps = 400},
          .seed = seed});
     REQUIRE(r.all_ok());
     return test::summarize(r.log_p - test::exact_log_p(m, p.t_min(), r.x));
@@ -133,7 +133,7 @@ TEST_CASE("hd_sampler: HD points are denser than PF-ODE samples", "[unit]") {
   const vp_process p;
   const auto m = test::gmm2(p);
   const auto s = exact_start(m, 64, 5);
-  const phase_options ph{.scheme = ode_scheme_kind::rk4, .steps = 300};
+  const phase_options ph{.scheme = "rk4", .steps = 300};
   const auto pf = sample_high_density(m, p, s.X, s.L, {.threshold = p.t_min(), .first = ph});
   const auto hd = sample_high_density(m, p, s.X, s.L, {.threshold = 0.5, .first = ph, .second = ph});
   const vec gain = test::exact_log_p(m, p.t_min(), hd.x) - test::exact_log_p(m, p.t_min(), pf.x);

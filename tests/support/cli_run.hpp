@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "../../examples/runner/app.hpp"
+#include <dlogp/run/app.hpp>
 
 namespace dlogp::test {
 

@@ -19,6 +19,7 @@
 #include "dlogp/core/concepts.hpp"
 #include "dlogp/core/types.hpp"
 #include "dlogp/divergence/exact.hpp"
+#include "dlogp/dynamics/pf_ode_rates.hpp"
 #include "dlogp/error.hpp"
 #include "dlogp/integrate.hpp"
 
@@ -26,8 +27,9 @@ namespace dlogp {
 
 /// The augmented ODE of docs/notation.md §5.4 as ODE dynamics on the stacked state [x; v] (2D x N)
 /// with w in the log p slot.
-template <score_model Model, process Process>
+template <class Model, process Process>
 class score_alignment_ode {
+  static_assert(assert_score_model<Model>());
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;
@@ -48,8 +50,9 @@ class score_alignment_ode {
     v_ = Y.bottomRows(D);
     long evals = jvp_.score_and_jvp(t, x_, v_, &score_, jv_);
     dY.resize(2 * D, N);
-    dY.topRows(D) = S(f) * x_ - S(0.5 * g2) * score_;
-    dY.bottomRows(D) = S(f) * v_ - S(0.5 * g2) * jv_;
+    // The PF-ODE and its tangent flow (the same linear map applied to v and J v).
+    dY.topRows(D) = pf_ode_velocity<S>(f, g2, x_, score_);
+    dY.bottomRows(D) = pf_ode_velocity<S>(f, g2, v_, jv_);
     if (!ctx.track_logp) {
       dW.setZero(N);
       return evals;

@@ -52,6 +52,7 @@
 #include "dlogp/config.hpp"
 #include "dlogp/core/concepts.hpp"
 #include "dlogp/core/gauss_legendre.hpp"
+#include "dlogp/core/parallel_chunks.hpp"
 #include "dlogp/core/random.hpp"
 #include "dlogp/core/threads.hpp"
 #include "dlogp/core/types.hpp"
@@ -275,16 +276,8 @@ sm_estimate sm_run_unguarded(sm_objective kind, const M& model, const P& p,
   // Terms (point j, draw m) flattened as j * samples + m, in chunks of batch_size terms.
   const long T = N * Mdraw;
   std::vector<double> all(static_cast<std::size_t>(T), 0.0);
-  const long bs = opt.batch_size, n_chunks = chunk_count(T, bs);
-  std::vector<long> evals_per_chunk(static_cast<std::size_t>(n_chunks), 0);
-  std::exception_ptr failure;
-#if DLOGP_HAS_OPENMP
-  const int nt = threads_for_chunks(opt.threads, omp_get_max_threads(), n_chunks);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-#endif
-  for (long c = 0; c < n_chunks; ++c) {
-    try {
-      const long k0 = c * bs, n = std::min(bs, T - k0);
+  std::vector<long> evals_per_chunk(static_cast<std::size_t>(chunk_count(T, opt.batch_size)), 0);
+  for_each_chunk(T, opt.batch_size, opt.threads, [&](long c, long k0, long n) {
       sm_integrand<M> f(model, opt);
       std::vector<double> out;
       long evals = 0;
@@ -336,14 +329,7 @@ sm_estimate sm_run_unguarded(sm_objective kind, const M& model, const P& p,
         }
       }
       evals_per_chunk[std::size_t(c)] = evals;
-    } catch (...) {
-#if DLOGP_HAS_OPENMP
-#pragma omp critical(dlogp_score_matching_failure)
-#endif
-      if (!failure) failure = std::current_exception();
-    }
-  }
-  if (failure) std::rethrow_exception(failure);
+  });
 
   sm_estimate est;
   est.terms = T;

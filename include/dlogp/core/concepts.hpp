@@ -26,13 +26,57 @@ concept process = requires(const P& p, double t) {
 /// Minimum score model: its scalar type, the dimension D of one sample, and a batched score
 ///   void score(double t, const matrix<Scalar>& X, matrix<Scalar>& S) const;   // S = D x N
 /// where column j of S is grad_x log p_t at column j of X. S is already sized by the caller.
+///
+/// Its three parts are concepts of their own so that a compiler's "constraints not satisfied"
+/// names the part that is missing (GCC and Clang both print the failing concept's name): a
+/// model with a non-const score fails score_model_has_const_score, one without
+/// `using scalar_type = double;` fails score_model_declares_scalar_type.
 template <class M>
-concept score_model = requires(const M& m, double t, const matrix<typename M::scalar_type>& X,
-                               matrix<typename M::scalar_type>& S) {
-  typename M::scalar_type;
+concept score_model_declares_scalar_type = requires { typename M::scalar_type; };
+
+template <class M>
+concept score_model_has_const_dimension = requires(const M& m) {
   { m.dimension() } -> std::convertible_to<long>;
-  m.score(t, X, S);
 };
+
+template <class M>
+concept score_model_has_const_score =
+    score_model_declares_scalar_type<M> &&
+    requires(const M& m, double t, const matrix<typename M::scalar_type>& X,
+             matrix<typename M::scalar_type>& S) { m.score(t, X, S); };
+
+template <class M>
+concept score_model = score_model_declares_scalar_type<M> && score_model_has_const_dimension<M> &&
+                      score_model_has_const_score<M>;
+
+namespace detail {
+template <class M>
+concept score_model_has_mutable_score =
+    score_model_declares_scalar_type<M> &&
+    requires(M& m, double t, const matrix<typename M::scalar_type>& X,
+             matrix<typename M::scalar_type>& S) { m.score(t, X, S); };
+}  // namespace detail
+
+/// score_model, asserted member by member with a message that names what is missing. The
+/// dynamics classes (pf_ode, reverse_sde, ...) take any model type and call this first: their
+/// template arguments are deduced from the constructor, and for a failed constraint there Clang
+/// reports only "no viable constructor", never which member is wrong.
+template <class M>
+constexpr bool assert_score_model() {
+  static_assert(score_model_declares_scalar_type<M>,
+                "dlogp score model: missing `using scalar_type = double;` (or float)");
+  static_assert(score_model_has_const_dimension<M>,
+                "dlogp score model: missing `long dimension() const` (the dimension D of one sample)");
+  if constexpr (score_model_declares_scalar_type<M>) {
+    static_assert(score_model_has_const_score<M> || !detail::score_model_has_mutable_score<M>,
+                  "dlogp score model: `score` must be a const member function: "
+                  "void score(double t, const matrix<scalar_type>& X, matrix<scalar_type>& S) const");
+    static_assert(score_model_has_const_score<M> || detail::score_model_has_mutable_score<M>,
+                  "dlogp score model: missing "
+                  "`void score(double t, const matrix<scalar_type>& X, matrix<scalar_type>& S) const`");
+  }
+  return score_model<M>;
+}
 
 template <class M>
 using scalar_of = typename M::scalar_type;

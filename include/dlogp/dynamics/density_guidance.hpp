@@ -30,6 +30,7 @@
 #include "dlogp/core/status.hpp"
 #include "dlogp/core/time_direction.hpp"
 #include "dlogp/divergence/divergence.hpp"
+#include "dlogp/dynamics/pf_ode_rates.hpp"
 #include "dlogp/divergence/exact.hpp"
 #include "dlogp/error.hpp"
 
@@ -126,8 +127,9 @@ inline bool dg_blown_up(double k, double norm2, double eta, const double* lap, l
 ///          vector<S>& out) const;        // out pre-sized to X.cols()
 /// b = -div v gives back the PF-ODE. A column with s = 0 (where no change along s can act) is
 /// flagged status::eta_blowup unless it needs no correction.
-template <score_model Model, process Process, class Target>
+template <class Model, process Process, class Target>
 class density_guided_flow {
+  static_assert(assert_score_model<Model>());
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;
@@ -156,7 +158,7 @@ class density_guided_flow {
     dX.resize(D, N);
     dL.resize(N);
     for (long j = 0; j < N; ++j) {
-      const double div_v = f * double(D) - 0.5 * g2 * double(lap_(j));
+      const double div_v = -pf_ode_log_p_rate(f, g2, double(lap_(j)), D);
       const double need = div_v + double(b_(j));
       const double n = double(norms_(j));
       const double c = need == 0 ? 0.0 : need / n;
@@ -204,8 +206,9 @@ class density_guided_flow {
 ///   general   d ell/dt = -div v + (u - v)^T s      (docs/notation.md §3.4, from the drift applied)
 ///   schedule  d ell/dt = -div v - (1/2) g^2 k / sigma^2
 /// q = 0.5 takes pf_ode's arithmetic and is bit-identical to it (x, log p and evaluations).
-template <score_model Model, process Process>
+template <class Model, process Process>
 class dg_ode {
+  static_assert(assert_score_model<Model>());
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;
@@ -231,16 +234,16 @@ class dg_ode {
     const double f = process_.f(t), g2 = process_.g2(t);
     score_.resize(X.rows(), X.cols());
     if (k_ == 0) {
-      // q = 0.5: pf_ode::rate, expression for expression.
+      // q = 0.5: the PF-ODE's own rates (pf_ode_rates.hpp).
       long evals = 1;
       if (ctx.track_logp) {
         evals = div_.score_and_divergence(ctx, t, X, score_, lap_);
-        dL = (S(0.5 * g2) * lap_.array() - S(f * double(X.rows()))).matrix();
+        dL = pf_ode_log_p_rate<S>(f, g2, lap_, X.rows());
       } else {
         model_->score(t, X, score_);
         dL.setZero(X.cols());
       }
-      dX = S(f) * X - S(0.5 * g2) * score_;
+      dX = pf_ode_velocity<S>(f, g2, X, score_);
       return evals;
     }
     const long D = X.rows(), N = X.cols();
@@ -278,7 +281,7 @@ class dg_ode {
       if (!ctx.track_logp) {
         dL(j) = 0;
       } else {
-        const double minus_div_v = -f * double(D) + 0.5 * g2 * lap;
+        const double minus_div_v = pf_ode_log_p_rate(f, g2, lap, D);
         dL(j) = opt_.logp == dg_logp::general ? S(minus_div_v + double(acc))
                                               : S(minus_div_v - 0.5 * g2 * k_ / s2);
       }
@@ -312,8 +315,9 @@ class dg_ode {
 ///             - (1/2) tr(G G^T H)] dt + <s, G dW-bar>; needs s_hat^T H s_hat (one score JVP)
 ///             when the noise is projected and the Hessian term is off.
 ///   schedule  the DG-ODE rate, no noise term.
-template <score_model Model, process Process>
+template <class Model, process Process>
 class dg_sde {
+  static_assert(assert_score_model<Model>());
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;
@@ -410,7 +414,7 @@ class dg_sde {
         noise_l(j) = 0;
         continue;
       }
-      const double minus_div_v = -f * double(D) + 0.5 * g2 * lap;
+      const double minus_div_v = pf_ode_log_p_rate(f, g2, lap, D);
       if (opt_.logp == dg_logp::schedule) {
         dL(j) = S(minus_div_v - 0.5 * g2 * k_ / s2);
         noise_l(j) = 0;

@@ -19,6 +19,7 @@
 #include "dlogp/core/concepts.hpp"
 #include "dlogp/core/time_direction.hpp"
 #include "dlogp/divergence/divergence.hpp"
+#include "dlogp/dynamics/pf_ode_rates.hpp"
 #include "dlogp/error.hpp"
 
 namespace dlogp {
@@ -86,15 +87,15 @@ template <class F, class S>
 concept drift_without_score = std::invocable<F&, double, const matrix<S>&, matrix<S>&>;
 
 /// d ell/dt along dx/dt = U (docs/notation.md §3.4): -div v + <U - v, s>, v = f x - (1/2) g^2 s.
-/// -div v is written exactly as pf_ode writes it, so U = v (the same expression) gives back the
-/// PF-ODE rate bit for bit (U - v is then exactly 0).
+/// v and -div v are the PF-ODE's own rates (pf_ode_rates.hpp), so U = v gives back the PF-ODE
+/// rate bit for bit (U - v is then exactly 0).
 template <class S>
 void logp_rate_along(double f, double g2, const matrix<S>& X, const matrix<S>& score,
                      const vector<S>& lap, const matrix<S>& U, matrix<S>& work,
                      vector<S>& dots, vector<S>& dL) {
-  work = U - (S(f) * X - S(0.5 * g2) * score);
+  work = U - pf_ode_velocity<S>(f, g2, X, score);
   column_dots(work, score, dots);
-  dL = (S(0.5 * g2) * lap.array() - S(f * double(X.rows()))).matrix() + dots;
+  dL = pf_ode_log_p_rate<S>(f, g2, lap, X.rows()) + dots;
 }
 
 }  // namespace detail
@@ -119,8 +120,9 @@ constexpr divergence_options default_general_divergence() {
 /// analytic Laplacian), plus for a matrix / operator G: 1 (Hessian), D JVPs (exact without a
 /// Hessian) or K JVPs (Hutchinson). A drift of the form u(t, X, U) that calls the model itself
 /// is not counted: give it the score argument instead, u(t, X, score, U).
-template <score_model Model, process Process, class Drift, class Diffusion = no_diffusion>
+template <class Model, process Process, class Drift, class Diffusion = no_diffusion>
 class general_dynamics {
+  static_assert(assert_score_model<Model>());
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;

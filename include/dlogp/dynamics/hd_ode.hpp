@@ -15,8 +15,9 @@
 
 namespace dlogp {
 
-template <score_model Model, process Process>
+template <class Model, process Process>
 class hd_ode {
+  static_assert(assert_score_model<Model>());
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;

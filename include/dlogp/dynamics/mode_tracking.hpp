@@ -23,8 +23,9 @@
 
 namespace dlogp {
 
-template <score_model Model, process Process>
+template <class Model, process Process>
 class mode_tracking {
+  static_assert(assert_score_model<Model>());
   static_assert(has_hessian<Model>,
                 "mode_tracking: the model needs `void hessian(double t, const vector<S>& x, "
                 "matrix<S>& H) const` (Hessian of log p_t at one point; see has_hessian in "

@@ -4,11 +4,13 @@
 // Sampling (t_max -> t_min) and encoding data (t_min -> t_max) are the same ODE.
 #include "dlogp/core/concepts.hpp"
 #include "dlogp/divergence/divergence.hpp"
+#include "dlogp/dynamics/pf_ode_rates.hpp"
 
 namespace dlogp {
 
-template <score_model Model, process Process>
+template <class Model, process Process>
 class pf_ode {
+  static_assert(assert_score_model<Model>());
  public:
   using scalar_type = scalar_of<Model>;
   using S = scalar_type;
@@ -27,12 +29,12 @@ class pf_ode {
     long evals = 1;
     if (ctx.track_logp) {
       evals = div_.score_and_divergence(ctx, t, X, score_, div_s_);
-      dL = (S(0.5 * g2) * div_s_.array() - S(f * double(X.rows()))).matrix();
+      dL = pf_ode_log_p_rate<S>(f, g2, div_s_, X.rows());
     } else {
       model_->score(t, X, score_);
       dL.setZero(X.cols());
     }
-    dX = S(f) * X - S(0.5 * g2) * score_;
+    dX = pf_ode_velocity<S>(f, g2, X, score_);
     return evals;
   }
 

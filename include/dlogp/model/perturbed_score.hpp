@@ -14,8 +14,9 @@
 
 namespace dlogp {
 
-template <score_model Model>
+template <class Model>
 class perturbed_score {
+  static_assert(assert_score_model<Model>());
  public:
   using scalar_type = scalar_of<Model>;
   using model_type = Model;

@@ -32,6 +32,7 @@
 #include "dlogp/core/column_ops.hpp"
 #include "dlogp/core/concepts.hpp"
 #include "dlogp/core/gauss_legendre.hpp"
+#include "dlogp/core/parallel_chunks.hpp"
 #include "dlogp/core/random.hpp"
 #include "dlogp/core/status.hpp"
 #include "dlogp/core/time_grid.hpp"
@@ -98,29 +99,13 @@ integration_result<S> run_in_chunks(const matrix<S>& x_start, const vector<S>& l
                                  std::vector<trajectory_stats>(std::size_t(N))};
     std::vector<std::uint64_t> ids(static_cast<std::size_t>(N));
     for (long j = 0; j < N; ++j) ids[std::size_t(j)] = first_id + std::uint64_t(j);
-    const long n_chunks = chunk_count(N, batch_size);
-    std::exception_ptr failure;
-#if DLOGP_HAS_OPENMP
-    const int nt = threads_for_chunks(threads, omp_get_max_threads(), n_chunks);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-#endif
-    for (long c = 0; c < n_chunks; ++c) {
-      try {
-        const long j0 = c * batch_size, n = std::min(batch_size, N - j0);
-        matrix<S> X = result.x.middleCols(j0, n);
-        vector<S> L = result.log_p.segment(j0, n);
-        body(ids.data() + j0, X, L, result.stats.data() + j0);
-        result.x.middleCols(j0, n) = X;
-        result.log_p.segment(j0, n) = L;
-      } catch (...) {
-#if DLOGP_HAS_OPENMP
-#pragma omp critical(dlogp_sampler_failure)
-#endif
-        if (!failure) failure = std::current_exception();
-      }
-    }
-    if (failure) std::rethrow_exception(failure);
-    (void)threads;
+    for_each_chunk(N, batch_size, threads, [&](long, long j0, long n) {
+      matrix<S> X = result.x.middleCols(j0, n);
+      vector<S> L = result.log_p.segment(j0, n);
+      body(ids.data() + j0, X, L, result.stats.data() + j0);
+      result.x.middleCols(j0, n) = X;
+      result.log_p.segment(j0, n) = L;
+    });
     return result;
   });
 }

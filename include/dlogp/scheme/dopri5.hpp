@@ -1,7 +1,7 @@
 #pragma once
 // Dormand-Prince 5(4) with FSAL: six new rate evaluations per attempted step. The driver runs it
-// with one step size per trajectory; the error ratio puts log p on the same footing as x
-// (the max of the two, so a log p error is never diluted by D well-resolved coordinates).
+// with one step size per trajectory; the stepper gives the candidate and its error estimate,
+// step_size_controller (scheme/step_size_controller.hpp) turns them into step sizes.
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
@@ -16,12 +16,22 @@ struct dopri5 {
   static constexpr bool adaptive = true;
   static constexpr bool stochastic = false;
   static constexpr const char* name = "dopri5";
+  static constexpr const char* description = "Dormand-Prince 5(4), adaptive";
 
   template <class S>
   struct stepper {
     matrix<S> k[7], Xs, Xn;
     vector<S> l[7], Ls, Ln;
+    matrix<double> Ex;  ///< local error estimate of Xn (the 5th- minus the 4th-order solution)
+    vector<double> El;
     bool fsal = false;  ///< k[0] holds the rate at the current state
+
+    const matrix<S>& rate() const { return k[0]; }
+    const vector<S>& log_p_rate() const { return l[0]; }
+    const matrix<S>& candidate() const { return Xn; }
+    const vector<S>& candidate_log_p() const { return Ln; }
+    const matrix<double>& error_x() const { return Ex; }
+    const vector<double>& error_log_p() const { return El; }
 
     /// Rate at the current state (first stage); counts as evaluations when not reused.
     template <ode_dynamics Dyn>
@@ -35,11 +45,11 @@ struct dopri5 {
       return dyn.rate(ctx, t, X, k[0], l[0]);
     }
 
-    /// Attempts a step of size h from (t, X, L); leaves the candidate in Xn, Ln and returns the
-    /// evaluations spent. `err` is the scaled error ratio (accept when <= 1).
+    /// Attempts a step of size h from (t, X, L); leaves the candidate in Xn, Ln and its error
+    /// estimate in Ex, El (El only when log p is tracked) and returns the evaluations spent.
     template <ode_dynamics Dyn>
     long attempt(Dyn& dyn, const batch_context& ctx, double t, double h, const matrix<S>& X,
-                 const vector<S>& L, double rtol, double atol, double& err) {
+                 const vector<S>& L) {
       long evals = prepare(dyn, ctx, t, X, L);
       const S H = S(h);
       auto stage = [&](int i, double c, std::initializer_list<double> a) {
@@ -65,29 +75,19 @@ struct dopri5 {
       Ln = Ls;
       static constexpr double e[7] = {71.0 / 57600,  0.0,         -71.0 / 16695, 71.0 / 1920,
                                       -17253.0 / 339200, 22.0 / 525, -1.0 / 40};
-      err = 0;
+      Ex.resize(X.rows(), X.cols());
+      El.resize(X.cols());
       for (long j = 0; j < X.cols(); ++j) {
-        double sx = 0;
         for (long i = 0; i < X.rows(); ++i) {
           double ei = 0;
           for (int s = 0; s < 7; ++s) ei += e[s] * double(k[s](i, j));
-          ei *= h;
-          const double sc =
-              atol + rtol * std::max(std::abs(double(X(i, j))), std::abs(double(Xn(i, j))));
-          const double r = detail::error_ratio(ei, sc);
-          sx += r * r;
+          Ex(i, j) = ei * h;
         }
-        err = std::max(err, std::sqrt(sx / double(X.rows())));
-        if (ctx.track_logp) {
-          double el = 0;
+        double el = 0;
+        if (ctx.track_logp)
           for (int s = 0; s < 7; ++s) el += e[s] * double(l[s](j));
-          el *= h;
-          const double sc =
-              atol + rtol * std::max(std::abs(double(L(j))), std::abs(double(Ln(j))));
-          err = std::max(err, detail::error_ratio(std::abs(el), sc));
-        }
+        El(j) = el * h;
       }
-      if (!std::isfinite(err)) err = std::numeric_limits<double>::infinity();
       return evals;
     }
 
@@ -98,12 +98,6 @@ struct dopri5 {
     }
     void reset() { fsal = false; }
   };
-
-  /// Step-size factor from the error ratio (standard I-controller for a 5(4) pair).
-  static double factor(double err) {
-    if (err == 0) return 5.0;
-    return std::clamp(0.9 * std::pow(err, -0.2), 0.2, 5.0);
-  }
 };
 
 }  // namespace dlogp

@@ -9,6 +9,7 @@ struct euler {
   static constexpr bool adaptive = false;
   static constexpr bool stochastic = false;
   static constexpr const char* name = "euler";
+  static constexpr const char* description = "explicit Euler, order 1";
 
   /// Workspace for one batch; the driver keeps one per chunk of trajectories.
   template <class S>

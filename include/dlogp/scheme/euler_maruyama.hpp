@@ -11,6 +11,7 @@ struct euler_maruyama {
   static constexpr bool adaptive = false;
   static constexpr bool stochastic = true;
   static constexpr const char* name = "euler-maruyama";
+  static constexpr const char* description = "Euler-Maruyama for SDEs";
 
   template <class S>
   struct stepper {

@@ -9,6 +9,7 @@ struct heun {
   static constexpr bool adaptive = false;
   static constexpr bool stochastic = false;
   static constexpr const char* name = "heun";
+  static constexpr const char* description = "Heun, order 2";
 
   template <class S>
   struct stepper {

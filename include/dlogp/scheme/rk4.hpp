@@ -9,6 +9,7 @@ struct rk4 {
   static constexpr bool adaptive = false;
   static constexpr bool stochastic = false;
   static constexpr const char* name = "rk4";
+  static constexpr const char* description = "classical Runge-Kutta, order 4";
 
   template <class S>
   struct stepper {

@@ -19,6 +19,6 @@ inline run_output run_hd_ode(const run_context& ctx) {
   return finish_sampling(ctx, std::move(X0), std::move(r));
 }
 
-inline method_entry hd_ode_method() { return {"hd-ode", {"dopri5", "euler", "heun", "rk4"}, &run_hd_ode}; }
+inline method_entry hd_ode_method() { return {"hd-ode", scheme_names(ode_scheme_list{}), &run_hd_ode}; }
 
 }  // namespace dlogp::runner::methods

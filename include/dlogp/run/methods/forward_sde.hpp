@@ -19,6 +19,6 @@ inline run_output run_forward_sde(const run_context& ctx) {
   return finish_encoding(ctx, std::move(X0), std::move(r));
 }
 
-inline method_entry forward_sde_method() { return {"forward-sde", {"euler-maruyama"}, &run_forward_sde}; }
+inline method_entry forward_sde_method() { return {"forward-sde", scheme_names(sde_scheme_list{}), &run_forward_sde}; }
 
 }  // namespace dlogp::runner::methods

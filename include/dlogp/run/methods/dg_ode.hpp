@@ -24,6 +24,6 @@ inline run_output run_dg_ode(const run_context& ctx) {
   return finish_sampling(ctx, std::move(X0), std::move(r));
 }
 
-inline method_entry dg_ode_method() { return {"dg-ode", {"dopri5", "euler", "heun", "rk4"}, &run_dg_ode}; }
+inline method_entry dg_ode_method() { return {"dg-ode", scheme_names(ode_scheme_list{}), &run_dg_ode}; }
 
 }  // namespace dlogp::runner::methods

@@ -22,7 +22,7 @@ inline run_output run_mode_tracking(const run_context& ctx) {
 }
 
 inline method_entry mode_tracking_method() {
-  return {"mode-tracking", {"dopri5", "euler", "heun", "rk4"}, &run_mode_tracking};
+  return {"mode-tracking", scheme_names(ode_scheme_list{}), &run_mode_tracking};
 }
 
 }  // namespace dlogp::runner::methods

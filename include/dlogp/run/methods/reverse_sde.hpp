@@ -17,6 +17,6 @@ inline run_output run_reverse_sde(const run_context& ctx) {
   return finish_sampling(ctx, std::move(X0), std::move(r));
 }
 
-inline method_entry reverse_sde_method() { return {"reverse-sde", {"euler-maruyama"}, &run_reverse_sde}; }
+inline method_entry reverse_sde_method() { return {"reverse-sde", scheme_names(sde_scheme_list{}), &run_reverse_sde}; }
 
 }  // namespace dlogp::runner::methods

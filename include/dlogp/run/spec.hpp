@@ -506,7 +506,7 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
     s.solver.atol = sv["atol"].get<double>();
     s.solver.max_steps = sv["max_steps"].get<long>();
     s.solver.grid = grid_kind_from_string(sv["grid"].get<std::string>());
-    fixed_step = scheme != "dopri5";
+    fixed_step = !find_scheme(scheme)->adaptive;
   }
 
   // ---- divergence

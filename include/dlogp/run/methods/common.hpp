@@ -3,13 +3,10 @@
 // turning an integration result into the contract's logp / logp_exact.
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <dlogp/process/prior.hpp>
-#include <dlogp/scheme/dopri5.hpp>
-#include <dlogp/scheme/euler.hpp>
-#include <dlogp/scheme/euler_maruyama.hpp>
-#include <dlogp/scheme/heun.hpp>
-#include <dlogp/scheme/rk4.hpp>
+#include <dlogp/scheme/catalogue.hpp>
 
 #include "../context.hpp"
 
@@ -43,14 +40,10 @@ inline vector<double> exact_log_p(const run_spec& s, double t, const matrix<doub
   return out;
 }
 
-/// Calls f(scheme) with the ODE scheme named in the spec.
+/// Calls f(scheme) with the ODE scheme named in the spec (validated against the catalogue).
 template <class F>
-auto with_ode_scheme(const std::string& name, F&& f) {
-  if (name == "euler") return f(euler{});
-  if (name == "heun") return f(heun{});
-  if (name == "rk4") return f(rk4{});
-  if (name == "dopri5") return f(dopri5{});
-  throw std::logic_error("dlogp-run: ODE scheme \"" + name + "\" is registered but not dispatched");
+decltype(auto) with_ode_scheme(const std::string& name, F&& f) {
+  return with_scheme(ode_scheme_list{}, name, std::forward<F>(f));
 }
 
 /// Sampling methods: logp = the tracked log p_{t_end}(x), logp_exact = the model's value there.

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include <dlogp/scheme/catalogue.hpp>
 
 namespace dlogp::runner {
 
@@ -33,25 +36,24 @@ inline const std::vector<std::string>& common_keys() {
   return k;
 }
 
+/// The library's scheme catalogue (include/dlogp/scheme/catalogue.hpp) with the solver keys each
+/// kind reads.
 inline const std::vector<scheme_info>& scheme_catalogue() {
-  static const std::vector<scheme_info> s = {
-      {"dopri5", "Dormand-Prince 5(4), adaptive (rtol, atol, max_steps)"},
-      {"euler", "explicit Euler, order 1 (steps, grid)"},
-      {"heun", "Heun, order 2 (steps, grid)"},
-      {"rk4", "classical Runge-Kutta, order 4 (steps, grid)"},
-      {"euler-maruyama", "Euler-Maruyama for SDEs (steps, grid)"},
-      {"ddim", "DDIM = DPM-Solver-1, exponential integrator (steps, grid)"},
-      {"dpm-solver-2", "DPM-Solver-2 (steps, grid)"},
-      {"dpm-solver-3", "DPM-Solver-3 (steps, grid)"},
-  };
+  static const std::vector<scheme_info> s = [] {
+    std::vector<scheme_info> v;
+    for (const auto& e : all_scheme_summaries())
+      v.push_back({std::string(e.name),
+                   std::string(e.description) + (e.adaptive ? " (rtol, atol, max_steps)" : " (steps, grid)")});
+    return v;
+  }();
   return s;
 }
 
 inline const std::vector<method_info>& method_catalogue() {
-  const std::vector<std::string> ode = {"dopri5", "euler", "heun", "rk4"};
+  const std::vector<std::string> ode = scheme_names(ode_scheme_list{});
   std::vector<std::string> pf = ode;
-  pf.insert(pf.end(), {"ddim", "dpm-solver-2", "dpm-solver-3"});
-  const std::vector<std::string> sde = {"euler-maruyama"};
+  for (auto& n : scheme_names(pf_ode_scheme_list{})) pf.push_back(std::move(n));
+  const std::vector<std::string> sde = scheme_names(sde_scheme_list{});
   static const std::vector<method_info> m = {
       {"pf-ode", direction::sampling, pf, {"solver", "divergence"},
        "probability-flow ODE from t_start to t_end, log p by the instantaneous change of variables"},

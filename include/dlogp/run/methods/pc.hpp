@@ -40,6 +40,6 @@ inline run_output run_pc(const run_context& ctx) {
   return out;
 }
 
-inline method_entry pc_method() { return {"pc", {"euler-maruyama"}, &run_pc}; }
+inline method_entry pc_method() { return {"pc", scheme_names(sde_scheme_list{}), &run_pc}; }
 
 }  // namespace dlogp::runner::methods

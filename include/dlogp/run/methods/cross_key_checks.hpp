@@ -2,7 +2,8 @@
 // Checks across keys for the DPM schemes, annealed-langevin and objective, called from validate_spec (spec.hpp)
 // once the process, t_start and t_end are known. Kept apart so spec.hpp needs one call; it
 // depends only on the JSON type, spec_error and the process.
-//   - solver.dpm_prediction / dpm_method: read by "dpm-solver-2" and "dpm-solver-3" only. Given
+//   - solver.dpm_prediction / dpm_method: read by the scheme families with variants only
+//     (DPM-Solver-2 and -3, scheme/catalogue.hpp). Given
 //     with another scheme: an error (never silently ignored); defaulted: removed from the filled
 //     spec (so other schemes' filled solver is unchanged).
 //   - annealed-langevin: the level ladder is uniform in log-SNR (finite at both ends when
@@ -13,6 +14,7 @@
 #include <string>
 
 #include <dlogp/process/any_process.hpp>
+#include <dlogp/scheme/catalogue.hpp>
 
 #include "../json_text.hpp"
 
@@ -23,12 +25,16 @@ inline void check_cross_keys(const json& doc, json& f, const any_process& p, dou
   if (f.contains("solver")) {
     json& sv = f["solver"];
     const std::string scheme = sv.at("scheme").get<std::string>();
-    const bool dpm = scheme == "dpm-solver-2" || scheme == "dpm-solver-3";
+    const scheme_summary* entry = find_scheme(scheme);
+    const bool variants = entry && entry->has_variants;
     for (const char* k : {"dpm_prediction", "dpm_method"}) {
-      if (dpm || !sv.contains(k)) continue;
-      if (doc.contains("solver") && doc["solver"].is_object() && doc["solver"].contains(k))
-        throw spec_error(std::string("/solver/") + k, "only schemes \"dpm-solver-2\" and \"dpm-solver-3\" read it (scheme is \"" +
-                                                          scheme + "\")");
+      if (variants || !sv.contains(k)) continue;
+      if (doc.contains("solver") && doc["solver"].is_object() && doc["solver"].contains(k)) {
+        std::string readers;
+        for (const auto& e : all_scheme_summaries())
+          if (e.has_variants) readers += std::string(readers.empty() ? "" : " and ") + "\"" + std::string(e.name) + "\"";
+        throw spec_error(std::string("/solver/") + k, "only schemes " + readers + " read it (scheme is \"" + scheme + "\")");
+      }
       sv.erase(k);
     }
   }

@@ -6,7 +6,7 @@
 // Numerics. Fixed-step schemes: the run's grid (solver.steps, solver.grid over
 // [t_end, t_start]) with the threshold inserted, each phase taking its own part, so that
 // threshold = t_end reproduces the first phase's method (pf-ode or reverse-sde) bit for bit and
-// threshold = t_start the hd-ode. dopri5: each phase adaptive with the same rtol / atol, and
+// threshold = t_start the hd-ode. An adaptive scheme (dopri5): each phase adaptive with the same rtol / atol, and
 // max_steps per phase; a reverse-SDE first phase still takes its part of the fixed grid.
 // solver.scheme is the HD-ODE's (and the PF-ODE phase's) scheme.
 #include <vector>
@@ -18,14 +18,6 @@
 namespace dlogp::runner::methods {
 
 namespace detail {
-
-inline ode_scheme_kind ode_scheme_from_name(const std::string& name) {
-  if (name == "euler") return ode_scheme_kind::euler;
-  if (name == "heun") return ode_scheme_kind::heun;
-  if (name == "rk4") return ode_scheme_kind::rk4;
-  if (name == "dopri5") return ode_scheme_kind::dopri5;
-  throw std::logic_error("dlogp-run: hd-sampler scheme \"" + name + "\" is registered but not dispatched");
-}
 
 /// The run's fixed-step grid cut at the threshold into [t_start .. thr] and [thr .. t_end].
 inline void split_grid(const run_spec& s, std::vector<double>& first, std::vector<double>& second) {
@@ -54,19 +46,19 @@ inline run_output run_hd_sampler(const run_context& ctx) {
   high_density_options o;
   o.threshold = s.threshold;
   o.first_phase = s.first_phase == "reverse-sde" ? first_phase_kind::reverse_sde : first_phase_kind::pf_ode;
-  const ode_scheme_kind scheme = detail::ode_scheme_from_name(s.solver.scheme);
+  const bool adaptive = find_scheme(s.solver.scheme)->adaptive;
   for (phase_options* ph : {&o.first, &o.second}) {
-    ph->scheme = scheme;
+    ph->scheme = s.solver.scheme;
     ph->rtol = s.solver.rtol;
     ph->atol = s.solver.atol;
     ph->max_steps = s.solver.max_steps;
   }
   // A reverse-SDE first phase always takes the fixed grid (also when the HD-ODE is dopri5).
-  if (scheme != ode_scheme_kind::dopri5 || o.first_phase == first_phase_kind::reverse_sde) {
+  if (!adaptive || o.first_phase == first_phase_kind::reverse_sde) {
     std::vector<double> first, second;
     detail::split_grid(s, first, second);
     o.first.times = std::move(first);
-    if (scheme != ode_scheme_kind::dopri5) o.second.times = std::move(second);
+    if (!adaptive) o.second.times = std::move(second);
   }
   o.divergence = s.divergence;
   o.t_start = s.t_start;
@@ -95,7 +87,7 @@ inline run_output run_hd_sampler(const run_context& ctx) {
 }
 
 inline method_entry hd_sampler_method() {
-  return {"hd-sampler", {"dopri5", "euler", "heun", "rk4"}, &run_hd_sampler};
+  return {"hd-sampler", scheme_names(ode_scheme_list{}), &run_hd_sampler};
 }
 
 }  // namespace dlogp::runner::methods

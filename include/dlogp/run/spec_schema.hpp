@@ -93,7 +93,8 @@ inline const node& spec_schema() {
     const node solver = object_node(
         "How the dynamics are integrated.",
         {key("scheme", string_node("Integration scheme; the method decides which it takes.", scheme_names(), "scheme")
-                           .computed("dopri5 for ODE methods, euler-maruyama for SDE methods")),
+                           .computed(scheme_names(ode_scheme_list{}).front() + " for ODE methods, " +
+                                     scheme_names(sde_scheme_list{}).front() + " for SDE methods")),
          key("steps", integer_node("Fixed-step schemes: number of steps (hd-sampler: of the whole run, the threshold is inserted; a reverse-sde first phase takes its part also with dopri5).").at_least(1).at_most(1e8).def(1000)),
          key("rtol", pos("dopri5: relative tolerance.").def(1e-6)),
          key("atol", number_node("dopri5: absolute tolerance.").at_least(0).def(1e-9)),

@@ -32,6 +32,6 @@ inline run_output run_dg_sde(const run_context& ctx) {
   return finish_sampling(ctx, std::move(X0), std::move(r));
 }
 
-inline method_entry dg_sde_method() { return {"dg-sde", {"euler-maruyama"}, &run_dg_sde}; }
+inline method_entry dg_sde_method() { return {"dg-sde", scheme_names(sde_scheme_list{}), &run_dg_sde}; }
 
 }  // namespace dlogp::runner::methods
