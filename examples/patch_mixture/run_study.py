@@ -238,12 +238,16 @@ class Runner:
         if not os.access(self.exe, os.X_OK):
             sys.exit(f"run_study: no dlogp-run at {self.exe} (give --runner PATH or set DLOGP_RUN)")
         self.timings = {}
+        if a.summarise_only:  # the timings of the run that wrote OUT
+            self.timings = json.load(open(os.path.join(a.out, "results.json")))["timings"]
         os.makedirs(os.path.join(a.out, "specs"), exist_ok=True)
 
     def run(self, name, spec_name=None, points=None):
         """Run spec spec_name (default name) into OUT/name; points replaces x_start's file."""
         spec_name = spec_name or name
         folder = os.path.join(self.a.out, name)
+        if self.a.summarise_only:
+            return
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(self.a.out, "specs", name + ".json")
         with open(path, "w") as f:
@@ -280,7 +284,7 @@ def study(a):
     on_disk = sorted(f[:-5] for f in os.listdir(SPEC_DIR) if f.endswith(".json"))
     if sorted(RUN_SPECS + ORACLES) != on_disk:
         sys.exit(f"run_study: the spec list and {SPEC_DIR} disagree: {sorted(set(RUN_SPECS + ORACLES) ^ set(on_disk))}")
-    sizes = make_inputs(a)
+    sizes = json.load(open(os.path.join(a.out, "results.json")))["sizes"] if a.summarise_only else make_inputs(a)
     R = Runner(a)
     for name in RUN_SPECS:
         R.run(name)
@@ -380,6 +384,9 @@ def study(a):
                 row["logp0"] = mean_se(lp0)
                 x = R.load(name, "x")[st == 0]
                 row["png"] = mean_se([png(u) for u in to_grey(x)]) if png else None
+                # distance to the PF-ODE sample of the same x_T, in grey levels
+                ref_x = R.load("dg-ode-0.50", "x")[st == 0]
+                row["rms_grey_to_pf_ode"] = mean_se(np.sqrt((((x - ref_x) * 128.0) ** 2).mean(1)))
             res["dg"][kind].append(row)
 
     # 6. tracked log p against the exact value, per method
@@ -495,12 +502,14 @@ def summary_md(res):
     L += ["", f"## 5. Density guidance to t = {DG_T_END} (log-SNR range {dg['log_snr_range']:.2f}); "
           f"exact log p_t_end of exact draws from p_t_end: {fmt(dg['ref_logp_t_end'])}", "",
           "| method | q | ok / n | exact log p_t_end | predicted (PF-ODE + k range/2, paired) | exact - predicted | "
-          "q-quantile of p_t_end draws | exact log p_0 | PNG |", "|---|---|---|---|---|---|---|---|---|"]
+          "q-quantile of p_t_end draws | exact log p_0 | PNG | RMS grey levels to the PF-ODE sample |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     for kind in ("ode", "sde"):
         for r in dg[kind]:
             L.append(f"| dg-{kind} | {r['q']} | {r['ok']}/{r['n']} | {fmt(r['logp_t_end'])} | {fmt(r['predicted'])} | "
                      f"{fmt(r['minus_predicted'], 2)} | {r['ref_quantile']:.1f} | {fmt(r['logp0']) if 'logp0' in r else '-'} | "
-                     f"{fmt(r['png']) if r.get('png') else '-'} |")
+                     f"{fmt(r['png']) if r.get('png') else '-'} | "
+                     f"{fmt(r['rms_grey_to_pf_ode']) if 'rms_grey_to_pf_ode' in r else '-'} |")
     L += ["", "## 6. Tracked log p - exact log p, per method", "",
           "| method | n | mean abs | mean (signed) | sd | max abs |", "|---|---|---|---|---|---|"]
     for g, r in res["tracking"].items():
@@ -530,7 +539,7 @@ def figures(res, R, a):
         for i, (imgs, lab) in enumerate(zip(rows, labels)):
             for j in range(ncol):
                 ax[i, j].axis("off")
-                if j < len(imgs):
+                if j < len(imgs) and imgs[j] is not None:
                     ax[i, j].imshow(to_grey(imgs[j]).reshape(PATCH, PATCH), **grey)
             ax[i, 0].text(-1.0, 3.5, lab, ha="right", va="center", fontsize=7)
         fig.subplots_adjust(left=0.22, right=0.99, top=0.99, bottom=0.01, wspace=0.06, hspace=0.06)
@@ -602,7 +611,7 @@ def figures(res, R, a):
         st = np.load(os.path.join(a.out, f"dg-ode-{q}", "status.npy"))
         if (st == 0).any():
             x = R.load(f"dg-ode-{q}", "x")
-            rows.append([x[j] if st[j] == 0 else np.full(D, -1.0) for j in range(8)])
+            rows.append([x[j] if st[j] == 0 else None for j in range(8)])  # blank: eta_blowup
             labels.append(f"DG-ODE q = {q}")
     grid(rows, labels, os.path.join(a.figures, "patch_mixture_dg_samples.png"))
 
@@ -616,13 +625,15 @@ def main():
     ap.add_argument("--data", help="default build/patch_mixture/study-data (--quick: study-data-quick)")
     ap.add_argument("--figures", default=os.path.join(ROOT, "docs", "figures"), help="figures (not with --quick)")
     ap.add_argument("--results", default=os.path.join(HERE, "study_results.json"), help="results JSON (not with --quick)")
+    ap.add_argument("--summarise-only", action="store_true", help="no runs: re-read OUT and DATA of an earlier run")
     a = ap.parse_args()
     sfx = "-quick" if a.quick else ""
     a.out = os.path.abspath(a.out or DEFAULT_OUT + sfx)
     a.data = os.path.abspath(a.data or DEFAULT_DATA + sfx)
     t0 = time.time()
     res, R = study(a)
-    res["wall_s"] = time.time() - t0
+    res["wall_s"] = (json.load(open(os.path.join(a.out, "results.json")))["wall_s"] if a.summarise_only
+                     else time.time() - t0)
     text = summary_md(res)
     with open(os.path.join(a.out, "summary.md"), "w") as f:
         f.write(text)
