@@ -87,6 +87,22 @@ def read_mixture(path):
     return out
 
 
+def dominant_component(mix, t, x):
+    """Per point: the component k with the largest w_k N(x; alpha mu_k, alpha^2 Sigma_k + sigma^2 I)
+    at time t, and that component's peak log w_k - (1/2) log det(2 pi P_k)."""
+    al, si = vp(t)
+    w = mix["weights"] / mix["weights"].sum()
+    terms, peaks = [], []
+    for k in range(len(w)):
+        L = np.linalg.cholesky(al * al * mix["covariances"][k] + si * si * np.eye(D))
+        peak = math.log(w[k]) - np.log(np.diag(L)).sum() - 0.5 * D * math.log(2 * math.pi)
+        z = np.linalg.solve(L, (np.atleast_2d(x) - al * mix["means"][k]).T)
+        terms.append(peak - 0.5 * (z ** 2).sum(0))
+        peaks.append(peak)
+    k = np.argmax(np.array(terms), axis=0)
+    return k, np.array(peaks)[k]
+
+
 def mean_se(v):
     v = np.asarray(v, dtype=np.float64)
     v = v[np.isfinite(v)]
@@ -384,6 +400,14 @@ def study(a):
                 row["logp0"] = mean_se(lp0)
                 x = R.load(name, "x")[st == 0]
                 row["png"] = mean_se([png(u) for u in to_grey(x)]) if png else None
+                # which component holds the end point, against the PF-ODE sample of the same x_T:
+                # the schedule ignores the change of normalisation between components
+                mix = read_mixture(MIXTURE)
+                k_q, peak_q = dominant_component(mix, DG_T_END, x)
+                k_pf, peak_pf = dominant_component(mix, DG_T_END, R.load("dg-ode-0.50", "x")[st == 0])
+                row["component_changed"] = float(np.mean(k_q != k_pf))
+                row["component_peak"] = mean_se(peak_q)
+                row["component_peak_pf_ode"] = mean_se(peak_pf)
                 # distance to the PF-ODE sample of the same x_T, in grey levels
                 ref_x = R.load("dg-ode-0.50", "x")[st == 0]
                 row["rms_grey_to_pf_ode"] = mean_se(np.sqrt((((x - ref_x) * 128.0) ** 2).mean(1)))
@@ -502,14 +526,17 @@ def summary_md(res):
     L += ["", f"## 5. Density guidance to t = {DG_T_END} (log-SNR range {dg['log_snr_range']:.2f}); "
           f"exact log p_t_end of exact draws from p_t_end: {fmt(dg['ref_logp_t_end'])}", "",
           "| method | q | ok / n | exact log p_t_end | predicted (PF-ODE + k range/2, paired) | exact - predicted | "
-          "q-quantile of p_t_end draws | exact log p_0 | PNG | RMS grey levels to the PF-ODE sample |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+          "q-quantile of p_t_end draws | exact log p_0 | PNG | RMS grey levels to the PF-ODE sample | "
+          "component differs from the PF-ODE sample's | its peak (PF-ODE sample's) |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for kind in ("ode", "sde"):
         for r in dg[kind]:
             L.append(f"| dg-{kind} | {r['q']} | {r['ok']}/{r['n']} | {fmt(r['logp_t_end'])} | {fmt(r['predicted'])} | "
                      f"{fmt(r['minus_predicted'], 2)} | {r['ref_quantile']:.1f} | {fmt(r['logp0']) if 'logp0' in r else '-'} | "
                      f"{fmt(r['png']) if r.get('png') else '-'} | "
-                     f"{fmt(r['rms_grey_to_pf_ode']) if 'rms_grey_to_pf_ode' in r else '-'} |")
+                     f"{fmt(r['rms_grey_to_pf_ode']) if 'rms_grey_to_pf_ode' in r else '-'} | "
+                     + (f"{r['component_changed']:.2f} | {fmt(r['component_peak'])} ({fmt(r['component_peak_pf_ode'])}) |"
+                        if "component_changed" in r else "- | - |"))
     L += ["", "## 6. Tracked log p - exact log p, per method", "",
           "| method | n | mean abs | mean (signed) | sd | max abs |", "|---|---|---|---|---|---|"]
     for g, r in res["tracking"].items():
