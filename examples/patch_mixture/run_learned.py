@@ -26,7 +26,7 @@ mixture_common.py, everything that integrates runs through dlogp-run. Steps:
 
 Writes OUT/summary.json and OUT/summary.md (every number with its standard error and the
 dlogp-run command that produced it); with --figures, two PNGs (needs matplotlib).
---quick: a few trajectories and coarse grids (a CI smoke test, about 10 s; numbers meaningless).
+--quick: a few trajectories and coarse grids (a CI smoke test, a few seconds; numbers meaningless).
 Exit status 1 when a check fails (a run that did not end ok, the runner/reader mismatch).
 """
 import argparse
@@ -49,7 +49,7 @@ MIXTURE = os.path.join(mc.DATA, "mixture.safetensors")
 HELDOUT = os.path.join(mc.DATA, "heldout.npy")
 PROCESS = {"type": "vp", "beta_min": mc.BETA_MIN, "beta_max": mc.BETA_MAX, "t_min": mc.T_MIN, "t_max": mc.T_MAX}
 
-FULL = {"n_heldout": 256, "n_samples": 256, "ode_steps": 64, "sde_n": 256, "sde_steps": 1000, "record_every": 20,
+FULL = {"n_heldout": 256, "n_samples": 256, "ode_steps": 64, "sde_n": 256, "sde_steps": 2000, "record_every": 40,
         "grid_t": 24, "points_per_t": 256}
 QUICK = {"n_heldout": 4, "n_samples": 4, "ode_steps": 8, "sde_n": 6, "sde_steps": 100, "record_every": 10,
          "grid_t": 6, "points_per_t": 16}
@@ -185,29 +185,47 @@ def main():
             "exact_tmin_minus_exact_0": stats(exact_tmin - exact_0, True),
             "mixture_pf_ode_minus_exact_tmin": stats(ag["logp"] - exact_tmin, True),
             "commands": [runner.commands[f"b-{name}-network"], runner.commands[f"b-{name}-mixture"]]}
+        # the error by quartile of the exact log p_tmin (where in the density range the network fails)
+        order = np.argsort(exact_tmin)
+        res["b"][name]["by_quartile_of_exact"] = [
+            {"exact_log_p_tmin": stats(exact_tmin[q]), "network_minus_exact_tmin": stats(an["logp"][q] - exact_tmin[q])}
+            for q in np.array_split(order, 4)]
         np.save(os.path.join(out, f"b-{name}.npy"), np.stack([an["logp"], ag["logp"], exact_tmin, exact_0]))
 
     # ---------------------------------------------------------------- c: augmented reverse SDE
-    sde = {"scheme": "euler-maruyama", "steps": P["sde_steps"], "grid": "log-snr"}
-    asn, _, bad1 = runner.run("c-sde-network", {"model": mlp, "process": PROCESS, "method": "reverse-sde",
-                                               "n": P["sde_n"], "seed": 7, "solver": sde,
-                                               "record": {"every": P["record_every"]}})
-    asg, _, bad2 = runner.run("c-sde-mixture", {"model": gmm, "process": PROCESS, "method": "reverse-sde",
-                                               "n": P["sde_n"], "seed": 7, "solver": sde})
-    np.save(os.path.join(out, "sde_samples.npy"), asn["x"])
-    are, _, bad3 = runner.run("c-reencode-network", {"model": mlp, "process": PROCESS, "method": "pf-ode-encode",
-                                                    "x_start": {"file": os.path.join(out, "sde_samples.npy")},
-                                                    "solver": ode, "divergence": {"type": "exact"}})
-    failures += bad1 + bad2 + bad3
-    exact_sde = mix.log_density(mc.T_MIN, asn["x"])
-    res["c"] = {
-        "sde_minus_pf_ode": stats(asn["logp"] - are["logp"], True),
-        "sde_minus_exact_tmin": stats(asn["logp"] - exact_sde, True),
-        "pf_ode_minus_exact_tmin": stats(are["logp"] - exact_sde, True),
-        "mixture_sde_minus_exact_tmin": stats(asg["logp"] - asg["logp_exact"], True),
-        "network_sde_exact_log_p_tmin": stats(exact_sde),
-        "mixture_sde_exact_log_p_tmin": stats(asg["logp_exact"]),
-        "commands": [runner.commands[k] for k in ("c-sde-network", "c-sde-mixture", "c-reencode-network")]}
+    # At the full step count and at half of it: Euler-Maruyama's tracked log p has an O(h) mean
+    # error (docs/notation.md §3.2), removed by Richardson extrapolation 2 gap(h/2) - gap(h).
+    res["c"] = {"commands": []}
+    for level, steps in [("half", P["sde_steps"] // 2), ("full", P["sde_steps"])]:
+        sde = {"scheme": "euler-maruyama", "steps": steps, "grid": "log-snr"}
+        rec = {"record": {"every": P["record_every"]}} if level == "full" else {}
+        asn_l, _, bad1 = runner.run(f"c-sde-network-{level}", {"model": mlp, "process": PROCESS, "method": "reverse-sde",
+                                                              "n": P["sde_n"], "seed": 7, "solver": sde, **rec})
+        asg, _, bad2 = runner.run(f"c-sde-mixture-{level}", {"model": gmm, "process": PROCESS, "method": "reverse-sde",
+                                                            "n": P["sde_n"], "seed": 7, "solver": sde})
+        np.save(os.path.join(out, f"sde_samples_{level}.npy"), asn_l["x"])
+        are, _, bad3 = runner.run(f"c-reencode-network-{level}", {
+            "model": mlp, "process": PROCESS, "method": "pf-ode-encode",
+            "x_start": {"file": os.path.join(out, f"sde_samples_{level}.npy")}, "solver": ode,
+            "divergence": {"type": "exact"}})
+        failures += bad1 + bad2 + bad3
+        exact_sde = mix.log_density(mc.T_MIN, asn_l["x"])
+        res["c"][level] = {
+            "steps": steps,
+            "sde_minus_pf_ode": stats(asn_l["logp"] - are["logp"], True),
+            "sde_minus_exact_tmin": stats(asn_l["logp"] - exact_sde, True),
+            "pf_ode_minus_exact_tmin": stats(are["logp"] - exact_sde, True),
+            "mixture_sde_minus_exact_tmin": stats(asg["logp"] - asg["logp_exact"], True),
+            "network_sde_exact_log_p_tmin": stats(exact_sde),
+            "mixture_sde_exact_log_p_tmin": stats(asg["logp_exact"])}
+        res["c"]["commands"] += [runner.commands[f"c-{k}-{level}"] for k in ("sde-network", "sde-mixture",
+                                                                             "reencode-network")]
+        if level == "full":
+            asn = asn_l
+    for key in ("sde_minus_pf_ode", "mixture_sde_minus_exact_tmin", "sde_minus_exact_tmin"):
+        f_, h_ = res["c"]["full"][key], res["c"]["half"][key]
+        # the two levels share x_T and noise seeds but not paths, so the SEs are combined as independent
+        res["c"][f"richardson_{key}"] = {"mean": 2 * f_["mean"] - h_["mean"], "se": math.hypot(2 * f_["se"], h_["se"])}
 
     # ---------------------------------------------------------------- a: score error against the exact score
     lam_grid = np.linspace(mc.log_snr(mc.T_MAX), mc.log_snr(mc.T_MIN), P["grid_t"])
@@ -226,14 +244,18 @@ def main():
         rows.append(row)
     # (a2) along the network's reverse-SDE paths: recorded states (t, logp, x)
     tr = asn["trajectory"]
-    rows2 = []
+    rows2, lam_path, eps_path = [], [], []
     for j in range(tr.shape[1]):
         t = tr[:, j, 0]
         ok = np.isfinite(t)
         if not np.any(ok) or not (t[ok][0] > 0):
             continue
         tj = float(t[ok][0])
+        if not np.all(ok):
+            continue  # per-path integrals below need every path at every node (all paths are ok)
         sq, rel, eps = score_errors(mix, net, tj, tr[ok, j, 2:])
+        lam_path.append(float(mc.log_snr(tj)))
+        eps_path.append(eps)
         rows2.append({"t": tj, "log_snr": float(mc.log_snr(tj)), "mse": stats(sq / mc.D), "rel": stats(rel),
                       "eps_sq": stats(eps)})
     res["a"] = {"forward_perturbed": rows, "network_sde_paths": rows2}
@@ -253,11 +275,13 @@ def main():
                                  [r["heldout"]["eps_sq"]["se"] for r in rows]),
         "from_samples_p_t": pred([r["log_snr"] for r in rows], [r["samples"]["eps_sq"]["mean"] for r in rows],
                                  [r["samples"]["eps_sq"]["se"] for r in rows]),
+        # the nodes of one path are correlated: the integral path by path, then mean and SE over paths
+        "from_network_sde_paths_q_t_per_path": stats([bias_integral(lam_path, e) for e in np.array(eps_path).T]),
         "from_network_sde_paths_q_t": pred([r["log_snr"] for r in rows2], [r["eps_sq"]["mean"] for r in rows2],
                                            [r["eps_sq"]["se"] for r in rows2]),
         "log_snr_range": [float(mc.log_snr(mc.T_MAX)), float(mc.log_snr(mc.T_MIN))]}
-    obs = res["c"]["sde_minus_pf_ode"]
-    ctrl = res["c"]["mixture_sde_minus_exact_tmin"]
+    obs = res["c"]["full"]["sde_minus_pf_ode"]
+    ctrl = res["c"]["full"]["mixture_sde_minus_exact_tmin"]
     res["c"]["observed_minus_discretisation"] = {"mean": obs["mean"] - ctrl["mean"],
                                                  "se": math.hypot(obs["se"], ctrl["se"])}
     res["runner_cpu_seconds"] = round(runner.cpu, 2)
@@ -291,21 +315,31 @@ def write_markdown(r, path, args):
         L.append(f"| {name} (n={d['n']}) | {fmt(b['exact_log_p_0'])} | {fmt(b['exact_bpd_0'], digits=3)} | {fmt(d)} | "
                  f"{fmt(d, 'bpd_mean', 4)} | {d['sd']:.2f} | {fmt(b['network_minus_exact_0'])} | "
                  f"{fmt(b['mixture_pf_ode_minus_exact_tmin'], digits=4)} | {fmt(b['exact_tmin_minus_exact_0'])} |")
+    for name, b in r["b"].items():
+        L.append(f"- {name}, network - exact log p_tmin by quartile of the exact value (lowest first): " + "; ".join(
+            f"{q['exact_log_p_tmin']['mean']:.1f}: {fmt(q['network_minus_exact_tmin'])}" for q in b["by_quartile_of_exact"]))
     c = r["c"]
     p = c["predicted_bias"]
-    L += ["", "## c. Augmented reverse SDE with the network (nats), mean +- SE", "",
-          f"- SDE tracked log p - PF-ODE log p of the same samples: {fmt(c['sde_minus_pf_ode'])} "
-          f"(SD {c['sde_minus_pf_ode']['sd']:.2f}; {fmt(c['sde_minus_pf_ode'], 'bpd_mean', 4)} bits/dim)",
-          f"- SDE tracked log p - exact log p_tmin: {fmt(c['sde_minus_exact_tmin'])}",
-          f"- PF-ODE log p - exact log p_tmin (same samples): {fmt(c['pf_ode_minus_exact_tmin'])}",
-          f"- discretisation alone (same SDE, exact mixture score): tracked - exact = "
-          f"{fmt(c['mixture_sde_minus_exact_tmin'])}",
-          f"- observed minus discretisation: {fmt(c['observed_minus_discretisation'])}",
-          f"- exact log p_tmin of the samples: network SDE {fmt(c['network_sde_exact_log_p_tmin'])}, "
-          f"mixture SDE {fmt(c['mixture_sde_exact_log_p_tmin'])}",
+    L += ["", "## c. Augmented reverse SDE with the network (nats), mean +- SE", ""]
+    for level in ("half", "full"):
+        d = c[level]
+        L += [f"Euler-Maruyama, {d['steps']} log-SNR steps:", "",
+              f"- SDE tracked log p - PF-ODE log p of the same samples: {fmt(d['sde_minus_pf_ode'])} "
+              f"(SD {d['sde_minus_pf_ode']['sd']:.2f}; {fmt(d['sde_minus_pf_ode'], 'bpd_mean', 4)} bits/dim)",
+              f"- SDE tracked log p - exact log p_tmin: {fmt(d['sde_minus_exact_tmin'])}",
+              f"- PF-ODE log p - exact log p_tmin (same samples): {fmt(d['pf_ode_minus_exact_tmin'])}",
+              f"- discretisation alone (same SDE, exact mixture score): tracked - exact = "
+              f"{fmt(d['mixture_sde_minus_exact_tmin'])}",
+              f"- exact log p_tmin of the samples: network SDE {fmt(d['network_sde_exact_log_p_tmin'])}, "
+              f"mixture SDE {fmt(d['mixture_sde_exact_log_p_tmin'])}", ""]
+    L += [f"- Richardson (2 x full - half): SDE - PF-ODE {fmt(c['richardson_sde_minus_pf_ode'])}; "
+          f"mixture tracked - exact {fmt(c['richardson_mixture_sde_minus_exact_tmin'])}; "
+          f"network SDE - exact {fmt(c['richardson_sde_minus_exact_tmin'])}",
+          f"- observed (full) minus discretisation (full): {fmt(c['observed_minus_discretisation'])}",
           f"- predicted bias (1/2) int g^2 E|s_theta - s|^2 dt: on p_t (held-out) {fmt(p['from_heldout_p_t'], 'nats')}, "
           f"on p_t (samples) {fmt(p['from_samples_p_t'], 'nats')}, on the network's SDE paths "
-          f"{fmt(p['from_network_sde_paths_q_t'], 'nats')}",
+          f"{fmt(p['from_network_sde_paths_q_t'], 'nats')} (path by path: "
+          f"{fmt(p['from_network_sde_paths_q_t_per_path'])}, SD {p['from_network_sde_paths_q_t_per_path']['sd']:.2f})",
           "", "## a. Score error against the exact score (forward-perturbed points; mean over points)", "",
           "| t | log-SNR | held-out rel. error | held-out MSE per dim | held-out sigma^2 |ds|^2 | samples rel. error | "
           "samples sigma^2 |ds|^2 |", "|---|---|---|---|---|---|---|"]

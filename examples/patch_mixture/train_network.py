@@ -15,10 +15,11 @@ draws (half the batch) or uniform in t (the other half); the likelihood weightin
 docs/notation.md §3.6 is g^2 / sigma^2 |eps err|^2 dt = |eps err|^2 |d lambda|, i.e. log-SNR
 uniform, so the first half is what the bias of the reverse-SDE estimate weighs.
 
-Training stops after --steps steps or --minutes of CPU time (one thread), whichever comes first;
-fixed seeds, so the same machine and step count give the same weights. The time budget makes the
-number of steps machine-dependent: for a bit-reproducible rerun pass the recorded step count
-(the file's metadata, training.steps) as --steps with a large --minutes.
+Training stops after --steps steps or --minutes of CPU time (one thread), whichever comes first,
+and the learning rate follows the fraction of the CPU budget used. Seeds are fixed (every batch,
+t and noise draw is the same on every run), but the schedule and the number of steps depend on
+the machine's speed: a rerun gives a network of the same kind and quality, not the same bits.
+The committed file records its step count and CPU time in __metadata__ (training).
 """
 import argparse
 import copy
