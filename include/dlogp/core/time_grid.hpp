@@ -82,14 +82,14 @@ std::vector<double> make_time_grid(const P& p, grid_kind kind, double t_start, d
   std::vector<double> t(std::size_t(steps) + 1);
   switch (kind) {
     case grid_kind::uniform:
-      for (long i = 0; i <= steps; ++i) t[std::size_t(i)] = t_start + (t_end - t_start) * (i / n);
+      for (long i = 0; i <= steps; ++i) t[std::size_t(i)] = t_start + (t_end - t_start) * (double(i) / n);
       break;
     case grid_kind::log_snr: {
       const double l0 = p.log_snr(t_start), l1 = p.log_snr(t_end);
       detail::require(std::isfinite(l0) && std::isfinite(l1),
                       "time_grid: log-snr grid needs a finite log-SNR at both ends" + range);
       for (long i = 0; i <= steps; ++i)
-        t[std::size_t(i)] = p.t_from_log_snr(l0 + (l1 - l0) * (i / n));
+        t[std::size_t(i)] = p.t_from_log_snr(l0 + (l1 - l0) * (double(i) / n));
       break;
     }
     case grid_kind::edm_rho: {
@@ -104,7 +104,7 @@ std::vector<double> make_time_grid(const P& p, grid_kind kind, double t_start, d
                           range);
       const double a = std::pow(hi, 1.0 / rho), b = std::pow(lo, 1.0 / rho);
       for (long i = 0; i <= steps; ++i) {
-        const double s = std::pow(a + (i / n) * (b - a), rho);  // i = 0: hi, i = N: lo
+        const double s = std::pow(a + (double(i) / n) * (b - a), rho);  // i = 0: hi, i = N: lo
         t[std::size_t(down ? i : steps - i)] = p.t_from_log_snr(-2.0 * std::log(s));
       }
       break;

@@ -41,7 +41,7 @@ class any_process {
   };
   template <class P>
   struct model final : concept_t {
-    explicit model(P p) : p(std::move(p)) {}
+    explicit model(P process) : p(std::move(process)) {}
     double alpha(double t) const override { return p.alpha(t); }
     double sigma(double t) const override { return p.sigma(t); }
     double sigma2(double t) const override { return p.sigma2(t); }

@@ -93,7 +93,7 @@ inline cli_options parse_arguments(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) throw cli_error(a, "needs a value");
       return args[++i];
     };
-    auto no_value = [&] {
+    auto refuse_value = [&] {
       if (has_value) throw cli_error(a, "takes no value (got \"" + value + "\")");
     };
     if (a == "-o" || a == "--output") {
@@ -118,10 +118,10 @@ inline cli_options parse_arguments(const std::vector<std::string>& args) {
                                " could be started); ask for fewer");
       o.threads = int(t);
     } else if (a == "--progress") {
-      no_value();
+      refuse_value();
       o.progress = true;
     } else if (a == "--no-progress") {
-      no_value();
+      refuse_value();
       o.progress = false;
     } else if (a == "-h" || a == "--help") {
       o.help = true;
@@ -132,7 +132,7 @@ inline cli_options parse_arguments(const std::vector<std::string>& args) {
     } else if (a == "--check") {
       o.check = true;
     } else if (a == "--check-model") {
-      no_value();
+      refuse_value();
       o.check_model = true;
     } else if (a.size() > 1 && a[0] == '-') {
       const std::string guess = closest(a, known);
