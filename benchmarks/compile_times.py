@@ -3,9 +3,9 @@
 
     /usr/bin/python3 benchmarks/compile_times.py [--cxx g++] [--flags "-O2"] [--rounds 3]
 
-Prints a markdown table: the median wall time of `CXX -std=c++20 FLAGS -fopenmp -c` over the
-rounds, and the compiler's peak resident memory. Run it on a quiet machine: a concurrent build
-doubles the times. docs/performance.md ("Compile times") has the last measurement.
+Prints a markdown table: the median wall and CPU time of `CXX -std=c++20 FLAGS -fopenmp -c` over
+the rounds, and the compiler's peak resident memory. CPU time is the figure to compare across
+runs: a concurrent build stretches the wall time but barely the CPU time. docs/performance.md ("Compile times") has the last measurement.
 """
 import argparse, glob, os, statistics, subprocess, sys, tempfile, time
 
@@ -22,7 +22,7 @@ def compile_once(cxx, flags, src, out):
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.exit(f"compile failed: {' '.join(cmd)}")
-    return wall, usage.ru_maxrss
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -33,16 +33,18 @@ def main():
     a = ap.parse_args()
     sources = a.sources or sorted(glob.glob(os.path.join(ROOT, "examples", "0*.cpp")))
     flags = a.flags.split()
-    print(f"| translation unit ({a.cxx} {a.flags}) | median wall s | peak compiler MB |")
-    print("|---|---|---|")
+    print(f"| translation unit ({a.cxx} {a.flags}) | median wall s | median CPU s | peak compiler MB |")
+    print("|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for src in sources:
-            walls, rss = [], 0
+            walls, cpus, rss = [], [], 0
             for _ in range(a.rounds):
-                w, r = compile_once(a.cxx, flags, src, os.path.join(tmp, "tu.o"))
+                w, c, r = compile_once(a.cxx, flags, src, os.path.join(tmp, "tu.o"))
                 walls.append(w)
+                cpus.append(c)
                 rss = max(rss, r)
-            print(f"| {os.path.relpath(src, ROOT)} | {statistics.median(walls):.1f} | {rss / 1024:.0f} |")
+            print(f"| {os.path.relpath(src, ROOT)} | {statistics.median(walls):.1f} | "
+                  f"{statistics.median(cpus):.1f} | {rss / 1024:.0f} |")
             sys.stdout.flush()
 
 
