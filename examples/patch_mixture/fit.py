@@ -18,13 +18,16 @@ import argparse
 import json
 import math
 import os
-import struct
+import sys
 import time
 import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mixture_common as mc  # noqa: E402  (the safetensors writer, numpy only)
 
 PATCH = 8
 D = PATCH * PATCH
@@ -101,26 +104,6 @@ def bits_per_dim(log_p):
     return -(log_p + D * math.log(BIN_WIDTH)) / (D * math.log(2.0))
 
 
-def write_safetensors(path, tensors, metadata):
-    """safetensors layout: u64 LE header length, JSON header, raw little-endian F64 payload.
-
-    Debian has no python3-safetensors; this is the whole format for F64 arrays.
-    """
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, arr in tensors.items():
-        b = np.ascontiguousarray(arr, dtype="<f8").tobytes()
-        header[name] = {"dtype": "F64", "shape": list(np.shape(arr)), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)  # keep the payload 8-byte aligned
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
 def mixture_tensors(gm):
     """The fitted parameters, exactly as score_samples uses them.
 
@@ -180,8 +163,9 @@ def main():
     meta = {"source": "examples/patch_mixture/fit.py", "patch": "8x8 grey, x = (u + U[0,1)) / 128 - 1",
             "train_patches": str(args.train), "reg_covar": str(fitted[1].reg_covar)}
     for k, name in ((args.choose, "mixture"), (1, "gaussian")):
-        write_safetensors(os.path.join(args.out, name + ".safetensors"), mixture_tensors(fitted[k]),
-                          dict(meta, K=str(k), heldout_bits_per_dim="%.4f" % results[k]["heldout_bits_per_dim"]))
+        tensors = {key: np.asarray(v, dtype="<f8") for key, v in mixture_tensors(fitted[k]).items()}
+        mc.write_tensors(os.path.join(args.out, name + ".safetensors"), tensors,
+                         dict(meta, K=str(k), heldout_bits_per_dim="%.4f" % results[k]["heldout_bits_per_dim"]))
     sample = test[:256]
     np.save(os.path.join(args.out, "heldout.npy"), sample)
     np.save(os.path.join(args.out, "heldout_first4.npy"), sample[:4])
