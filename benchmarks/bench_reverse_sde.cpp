@@ -2,12 +2,15 @@
 //
 //   bench_reverse_sde --mixture m.json --n 4096 --steps 1000 --window 200
 //                     --configs "track=1,threads=1;track=0,threads=1" --reps 5
+//                     [--dump out.bin]
 //
 // Runs the first `window` steps of the `steps`-step uniform grid from t_max down (the cost of a
 // step does not depend on t), for every configuration in turn, `reps` rounds interleaved
 // (a b a b ...), so that a shared machine's load affects all configurations alike. Prints one
 // JSON object: per configuration the wall and CPU times of every round, trajectory-steps per
-// second (from the median wall and CPU times) and a checksum of the result.
+// second (from the median wall and CPU times), a checksum of the result and its mean log p and
+// mean |x|. --dump writes the last configuration's final states (N x D doubles, trajectory-major,
+// then N log p) for bench_reverse_sde_limit's agreement check (benchmarks/run.py, item 1).
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -76,7 +79,8 @@ int main(int argc, char** argv) {
 
   const reverse_sde dyn(model, p);
   std::vector<std::vector<double>> times(configs.size()), cpu(configs.size());
-  std::vector<double> checksum(configs.size());
+  std::vector<double> checksum(configs.size()), mean_lp(configs.size()), mean_ax(configs.size());
+  const std::string dump = a.str("dump", "");
   for (long r = 0; r < reps; ++r) {
     for (std::size_t c = 0; c < configs.size(); ++c) {
       integrate_options opt{.seed = 7, .times = grid, .track_logp = configs[c].track,
@@ -85,10 +89,22 @@ int main(int argc, char** argv) {
       const auto res = integrate(dyn, euler_maruyama{}, X0, L0, grid.front(), grid.back(), opt);
       times[c].push_back(bench::now() - t0);
       cpu[c].push_back(bench::cpu_now() - c0);
-      double cs = 0;
-      for (long j = 0; j < N; ++j) cs += res.x(0, j) + (configs[c].track ? res.log_p(j) : 0.0);
+      double cs = 0, slp = 0, sax = 0;
+      for (long j = 0; j < N; ++j) {
+        const double lj = configs[c].track ? res.log_p(j) : 0.0;
+        cs += res.x(0, j) + lj;
+        slp += lj;
+        for (long i = 0; i < D; ++i) sax += std::abs(res.x(i, j));
+      }
       checksum[c] = cs;
+      mean_lp[c] = slp / double(N);
+      mean_ax[c] = sax / double(N * D);
       if (!res.all_ok()) throw std::runtime_error("a trajectory failed");
+      if (!dump.empty() && r + 1 == reps && c + 1 == configs.size()) {
+        std::ofstream o(dump, std::ios::binary);
+        o.write(reinterpret_cast<const char*>(res.x.data()), std::streamsize(8 * N * D));
+        o.write(reinterpret_cast<const char*>(res.log_p.data()), std::streamsize(8 * N));
+      }
     }
   }
   bench::json out;
@@ -106,7 +122,9 @@ int main(int argc, char** argv) {
                               {"median_cpu_seconds", cmed},
                               {"traj_steps_per_s", double(N) * double(window) / med},
                               {"traj_steps_per_cpu_s", double(N) * double(window) / cmed},
-                              {"checksum", checksum[c]}});
+                              {"checksum", checksum[c]},
+                              {"mean_log_p", mean_lp[c]},
+                              {"mean_abs_x", mean_ax[c]}});
   }
   std::cout << out.dump() << "\n";
 }
