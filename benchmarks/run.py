@@ -805,6 +805,13 @@ def write_report(results, path):
     L.append("confirms the rate). PyTorch baseline (`baselines/reverse_sde_torch.py`): `gemm` computes")
     L.append("|x - m_k|^2 and the score with matrix products (the fastest batched form we could write),")
     L.append("`direct` forms the (N, K, D) difference tensor (the textbook form).\n")
+    rerun = [x for x in R.get("partial_reruns", []) if "1" in x.get("items", [])]
+    if rerun:
+        x = rerun[-1]
+        L.append(f"Item 1 (and 2) were last rerun with `run.py --only 1`, at a load average of "
+                 f"{fmt(x['load_start'], 1)} (start) and {fmt(x.get('load_end', float('nan')), 1)} (end): "
+                 "ratios are taken within rounds, but absolute rates and PyTorch's share of a "
+                 "loaded machine vary with it.\n")
     setup = i12.get("setup", {})
     if "blas" in setup:
         probe = setup.get("blas_probe", {})
