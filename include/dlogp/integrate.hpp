@@ -172,8 +172,7 @@ long run_fixed(Dyn& dyn, const std::vector<double>& times, const std::uint64_t* 
     if constexpr (Scheme::stochastic) {
       Z.resize(D, n);
       const std::uint64_t first_draw = (opt.noise_offset + k) * std::uint64_t(D);
-      for (long j = 0; j < n; ++j)
-        random_stream(opt.seed, ids[j], purpose::brownian).fill_normal(first_draw, &Z(0, j), D);
+      fill_normal_columns(opt.seed, purpose::brownian, ids, n, first_draw, D, Z.data());
     }
     const bool stepped = model_call_succeeded([&] {
       if constexpr (Scheme::stochastic)

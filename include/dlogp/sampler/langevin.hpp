@@ -187,8 +187,7 @@ class langevin_mover {
     long evals = ensure_score(t, X);
     Z_.resize(D, n);
     const std::uint64_t first = k * std::uint64_t(D);
-    for (long j = 0; j < n; ++j)
-      random_stream(seed, ids[j], langevin_noise).fill_normal(first, &Z_(0, j), D);
+    fill_normal_columns(seed, langevin_noise, ids, n, first, D, Z_.data());
     dX_ = S(a) * score_ + S(std::sqrt(2.0 * a)) * Z_;
     X += dX_;
     if (track) {

@@ -118,9 +118,8 @@ void pc_chunk(const M& model, const P& p, const std::vector<double>& times, long
     evals += mover.ensure_score(t, X);
     const matrix<S>& s = mover.score();
     const double f = p.f(t), g2 = p.g2(t), g = std::sqrt(g2);
-    for (long j = 0; j < n; ++j)
-      random_stream(seed, ids[j], purpose::brownian)
-          .fill_normal(std::uint64_t(i) * std::uint64_t(D), &Z(0, j), D);
+    fill_normal_columns(seed, purpose::brownian, ids, n, std::uint64_t(i) * std::uint64_t(D), D,
+                        Z.data());
     drift = S(f) * X - S(g2) * s;
     noise_x = S(g) * Z;
     if (track) {
