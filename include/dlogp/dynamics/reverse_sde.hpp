@@ -6,8 +6,10 @@
 #include <cmath>
 
 #include "dlogp/core/concepts.hpp"
+#include "dlogp/core/pinned_fp.hpp"
 #include "dlogp/core/time_direction.hpp"
 
+DLOGP_PINNED_FP_BEGIN
 namespace dlogp {
 
 template <class Model, process Process>
@@ -76,3 +78,4 @@ class reverse_sde {
 };
 
 }  // namespace dlogp
+DLOGP_PINNED_FP_END

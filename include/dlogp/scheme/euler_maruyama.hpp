@@ -2,8 +2,10 @@
 // Euler-Maruyama for SDE dynamics: strong order 1/2, weak order 1. The driver draws Z.
 #include <cmath>
 
+#include "dlogp/core/pinned_fp.hpp"
 #include "dlogp/scheme/scheme_traits.hpp"
 
+DLOGP_PINNED_FP_BEGIN
 namespace dlogp {
 
 struct euler_maruyama {
@@ -36,3 +38,4 @@ struct euler_maruyama {
 };
 
 }  // namespace dlogp
+DLOGP_PINNED_FP_END

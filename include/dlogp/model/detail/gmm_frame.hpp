@@ -3,9 +3,11 @@
 // all columns of one call: means alpha mu_k, Cholesky factors of P_k, log-normalisers) and the
 // per-column kernels. Kept separate so gaussian_mixture.hpp reads as the API.
 //
-// Determinism (rule 4): every reduction over the dimension or over components is a plain
-// scalar loop in a fixed order, exp/log are std:: scalar calls, and a column only ever reads
-// its own data and the frame, so its result does not depend on the batch it sits in.
+// Determinism (docs/reproducibility.md, rules 3 and 6): every reduction over the dimension or
+// over components runs in a fixed order, the same in every SIMD lane, exp and log come from
+// core/vector_math.hpp (the same bits in scalar code and in lanes), contraction is pinned
+// off, and a column only ever reads its own data and the frame, so its result does not depend
+// on the batch it sits in.
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <cmath>
@@ -15,9 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "dlogp/core/pinned_fp.hpp"
 #include "dlogp/core/types.hpp"
+#include "dlogp/core/vector_math.hpp"
 #include "dlogp/error.hpp"
 
+DLOGP_PINNED_FP_BEGIN
 namespace dlogp {
 
 /// How the component covariances of a gaussian_mixture are stored; the oracle uses the
@@ -218,122 +223,183 @@ struct frame {
     }
   }
 
+  // The per-column kernels below take W columns at once, stored lane-major: element i of
+  // column l at [i * W + l] (W = 1 is one ordinary column). Each lane performs exactly the
+  // operations a single column does, in the same order, with loops over lanes innermost so
+  // they vectorise: a column's bits do not depend on W or on its lane. Their arrays never
+  // overlap (__restrict: without it every 8-lane loop paid for a run-time aliasing check).
+
   /// y <- L^{-1} y (forward substitution, column-oriented: contiguous axpys).
-  static void forward_solve(const matrix<Scalar>& Lk, Scalar* y, long D) {
+  template <int W = 1>
+  static void forward_solve(const matrix<Scalar>& Lk, Scalar* __restrict y, long D) {
     const Scalar* Ld = Lk.data();
     for (long j = 0; j < D; ++j) {
       const Scalar* col = Ld + j * D;
-      const Scalar yj = y[j] / col[j];
-      y[j] = yj;
-      for (long i = j + 1; i < D; ++i) y[i] -= col[i] * yj;
+      Scalar yj[W];
+      for (int l = 0; l < W; ++l) yj[l] = y[j * W + l] = y[j * W + l] / col[j];
+      for (long i = j + 1; i < D; ++i)
+        for (int l = 0; l < W; ++l) y[i * W + l] -= col[i] * yj[l];
     }
   }
 
   /// u <- L^{-T} y, y is overwritten (back substitution with Uk = L^T, column-oriented:
   /// column i of L^T holds row i of L contiguously, so this is axpys too).
-  static void backward_solve(const matrix<Scalar>& Uk, Scalar* y, Scalar* u, long D) {
+  template <int W = 1>
+  static void backward_solve(const matrix<Scalar>& Uk, Scalar* __restrict y,
+                             Scalar* __restrict u, long D) {
     const Scalar* Ud = Uk.data();
     for (long i = D - 1; i >= 0; --i) {
       const Scalar* col = Ud + i * D;
-      const Scalar ui = y[i] / col[i];
-      u[i] = ui;
-      for (long j = 0; j < i; ++j) y[j] -= col[j] * ui;
+      Scalar ui[W];
+      for (int l = 0; l < W; ++l) ui[l] = u[i * W + l] = y[i * W + l] / col[i];
+      for (long j = 0; j < i; ++j)
+        for (int l = 0; l < W; ++l) y[j * W + l] -= col[j] * ui[l];
     }
   }
 
-  /// For one column x: u_k = P_k^{-1} (x - m_k) into u (D x K, column k at u + k D), the
-  /// responsibilities r_k (log-sum-exp, so far tails neither underflow nor give NaN), and
-  /// returns log p_t(x) (NaN when WithLse is false: a score alone skips the std::log).
-  /// work holds D scalars. Isotropic and diagonal compute the differences, u and the quadratic
-  /// form in one pass with four partial sums (dot4's order): the single running sum was bound by
-  /// the latency of its additions at D = 64, and writing the differences to re-read them in a
-  /// second pass stalled on store forwarding at D = 2 (benchmarks/RESULTS.md).
-  template <bool WithLse = true>
-  Scalar responsibilities(const Scalar* x, Scalar* u, Scalar* r, Scalar* work) const {
+  /// For W columns x: u_k = P_k^{-1} (x - m_k) into u (element i of component k of lane l at
+  /// [(k D + i) W + l]), the responsibilities r_k (at [k W + l]; log-sum-exp, so far tails
+  /// neither underflow nor give NaN), and log p_t(x) into lse[l] (skipped when WithLse is
+  /// false: a score alone needs no log). work holds D W scalars. Isotropic and diagonal compute
+  /// the differences, u and the quadratic form in one pass with four partial sums (dot4's
+  /// order): the single running sum was bound by the latency of its additions at D = 64.
+  template <bool WithLse = true, int W = 1>
+  void responsibilities(const Scalar* __restrict x, Scalar* __restrict u, Scalar* __restrict r,
+                        Scalar* __restrict lse, Scalar* __restrict work) const {
     for (long k = 0; k < K; ++k) {
       const Scalar* mk = m.data() + k * D;
-      Scalar* uk = u + k * D;
-      Scalar quad = 0;
+      Scalar* uk = u + k * D * W;
+      Scalar quad[W] = {};  // every kind sets it; initialised for the compiler
       switch (kind) {
         case covariance_kind::isotropic: {
           const Scalar p_inv = ip[k];
-          Scalar q[4] = {0, 0, 0, 0};
+          Scalar q[4][W] = {};
           long i = 0;
           for (; i + 4 <= D; i += 4)
-            for (long l = 0; l < 4; ++l) {
-              const Scalar d = x[i + l] - mk[i + l];
-              q[l] += d * d;
-              uk[i + l] = d * p_inv;
+            for (long t = 0; t < 4; ++t)
+              for (int l = 0; l < W; ++l) {
+                const Scalar d = x[(i + t) * W + l] - mk[i + t];
+                q[t][l] += d * d;
+                uk[(i + t) * W + l] = d * p_inv;
+              }
+          for (; i < D; ++i)
+            for (int l = 0; l < W; ++l) {
+              const Scalar d = x[i * W + l] - mk[i];
+              q[0][l] += d * d;
+              uk[i * W + l] = d * p_inv;
             }
-          for (; i < D; ++i) {
-            const Scalar d = x[i] - mk[i];
-            q[0] += d * d;
-            uk[i] = d * p_inv;
-          }
-          quad = ((q[0] + q[1]) + (q[2] + q[3])) * p_inv;
+          for (int l = 0; l < W; ++l) quad[l] = ((q[0][l] + q[1][l]) + (q[2][l] + q[3][l])) * p_inv;
           break;
         }
         case covariance_kind::diagonal: {
           const Scalar* id = idiag.data() + k * D;
-          Scalar q[4] = {0, 0, 0, 0};
+          Scalar q[4][W] = {};
           long i = 0;
           for (; i + 4 <= D; i += 4)
-            for (long l = 0; l < 4; ++l) {
-              const Scalar d = x[i + l] - mk[i + l];
-              const Scalar ui = d * id[i + l];
-              q[l] += d * ui;
-              uk[i + l] = ui;
+            for (long t = 0; t < 4; ++t)
+              for (int l = 0; l < W; ++l) {
+                const Scalar d = x[(i + t) * W + l] - mk[i + t];
+                const Scalar ui = d * id[i + t];
+                q[t][l] += d * ui;
+                uk[(i + t) * W + l] = ui;
+              }
+          for (; i < D; ++i)
+            for (int l = 0; l < W; ++l) {
+              const Scalar d = x[i * W + l] - mk[i];
+              const Scalar ui = d * id[i];
+              q[0][l] += d * ui;
+              uk[i * W + l] = ui;
             }
-          for (; i < D; ++i) {
-            const Scalar d = x[i] - mk[i];
-            const Scalar ui = d * id[i];
-            q[0] += d * ui;
-            uk[i] = ui;
-          }
-          quad = (q[0] + q[1]) + (q[2] + q[3]);
+          for (int l = 0; l < W; ++l) quad[l] = (q[0][l] + q[1][l]) + (q[2][l] + q[3][l]);
           break;
         }
         case covariance_kind::full: {
-          for (long i = 0; i < D; ++i) work[i] = x[i] - mk[i];
-          forward_solve(L[k], work, D);
-          quad = dot4(work, work, D);
-          backward_solve(LT[k], work, uk, D);
+          for (long i = 0; i < D; ++i)
+            for (int l = 0; l < W; ++l) work[i * W + l] = x[i * W + l] - mk[i];
+          forward_solve<W>(L[k], work, D);
+          // |work|^2 per lane in dot4's order.
+          Scalar q[4][W] = {};
+          long i = 0;
+          for (; i + 4 <= D; i += 4)
+            for (long t = 0; t < 4; ++t)
+              for (int l = 0; l < W; ++l) q[t][l] += work[(i + t) * W + l] * work[(i + t) * W + l];
+          for (; i < D; ++i)
+            for (int l = 0; l < W; ++l) q[0][l] += work[i * W + l] * work[i * W + l];
+          for (int l = 0; l < W; ++l) quad[l] = (q[0][l] + q[1][l]) + (q[2][l] + q[3][l]);
+          backward_solve<W>(LT[k], work, uk, D);
           break;
         }
       }
-      r[k] = c[k] - Scalar(0.5) * quad;  // log w_k N(x; m_k, P_k), turned into r_k below
+      // log w_k N(x; m_k, P_k), turned into r_k below.
+      for (int l = 0; l < W; ++l) r[k * W + l] = c[k] - Scalar(0.5) * quad[l];
     }
-    Scalar mx = r[0];
-    for (long k = 1; k < K; ++k) mx = r[k] > mx ? r[k] : mx;
-    Scalar sum = 0;
-    for (long k = 0; k < K; ++k) {
-      r[k] = std::exp(r[k] - mx);
-      sum += r[k];
-    }
-    for (long k = 0; k < K; ++k) r[k] /= sum;  // not exp(l - lse): exact to eps for huge |lse|
-    if constexpr (WithLse) return mx + std::log(sum);
-    else return std::numeric_limits<Scalar>::quiet_NaN();
+    Scalar mx[W];
+    for (int l = 0; l < W; ++l) mx[l] = r[l];
+    for (long k = 1; k < K; ++k)
+      for (int l = 0; l < W; ++l) mx[l] = r[k * W + l] > mx[l] ? r[k * W + l] : mx[l];
+    // The exponentials in a loop of their own that vectorises; then the sums in order.
+    for (long k = 0; k < K; ++k)
+      for (int l = 0; l < W; ++l) r[k * W + l] = Scalar(vmath::exp(double(r[k * W + l] - mx[l])));
+    Scalar sum[W] = {};
+    for (long k = 0; k < K; ++k)
+      for (int l = 0; l < W; ++l) sum[l] += r[k * W + l];
+    // r / sum, not exp(l - lse): exact to eps for huge |lse|.
+    for (long k = 0; k < K; ++k)
+      for (int l = 0; l < W; ++l) r[k * W + l] /= sum[l];
+    if constexpr (WithLse)
+      for (int l = 0; l < W; ++l) lse[l] = mx[l] + Scalar(vmath::log(double(sum[l])));
   }
 
-  /// s = -sum_k r_k u_k, summed over k in increasing order for every i.
-  void score(const Scalar* u, const Scalar* r, Scalar* s) const {
-    if (D < 8) {
-      // Small D: one register sum per coordinate (same order over k, same bits) instead of
-      // read-modify-writes of s that the compiler must assume may alias u.
-      for (long i = 0; i < D; ++i) {
-        Scalar acc = 0;
-        for (long k = 0; k < K; ++k) acc += r[k] * u[k * D + i];
-        s[i] = -acc;
+  /// s = -sum_k r_k u_k for W lane-major columns, summed over k in increasing order for every i.
+  template <int W = 1>
+  void score(const Scalar* __restrict u, const Scalar* __restrict r, Scalar* __restrict s) const {
+    if (W == 1 && D >= 8) {
+      // One column, larger D: contiguous axpys over i (the same sums in the same order).
+      for (long i = 0; i < D; ++i) s[i] = 0;
+      for (long k = 0; k < K; ++k) {
+        const Scalar* uk = u + k * D;
+        const Scalar rk = r[k];
+        for (long i = 0; i < D; ++i) s[i] += rk * uk[i];
       }
+      for (long i = 0; i < D; ++i) s[i] = -s[i];
       return;
     }
-    for (long i = 0; i < D; ++i) s[i] = 0;
-    for (long k = 0; k < K; ++k) {
-      const Scalar* uk = u + k * D;
-      const Scalar rk = r[k];
-      for (long i = 0; i < D; ++i) s[i] += rk * uk[i];
+    // A register sum per coordinate (and lane) instead of read-modify-writes of s that the
+    // compiler must assume may alias u.
+    for (long i = 0; i < D; ++i) {
+      Scalar acc[W] = {};
+      for (long k = 0; k < K; ++k)
+        for (int l = 0; l < W; ++l) acc[l] += r[k * W + l] * u[(k * D + i) * W + l];
+      for (int l = 0; l < W; ++l) s[i * W + l] = -acc[l];
     }
-    for (long i = 0; i < D; ++i) s[i] = -s[i];
+  }
+
+  /// Lap log p_t = sum_k r_k (|u_k + s|^2 - tr P_k^{-1}) for W lane-major columns (the centred
+  /// form of trace(H), free of the cancellation sum r |u|^2 - |s|^2 has in the tails); |c_k|^2
+  /// with dot4's four partial sums, c_k formed in registers.
+  template <int W = 1>
+  void laplacian(const Scalar* __restrict u, const Scalar* __restrict r,
+                 const Scalar* __restrict s, Scalar* __restrict lap) const {
+    Scalar acc[W] = {};
+    for (long k = 0; k < K; ++k) {
+      const Scalar* uk = u + k * D * W;
+      Scalar q[4][W] = {};
+      long i = 0;
+      for (; i + 4 <= D; i += 4)
+        for (long t = 0; t < 4; ++t)
+          for (int l = 0; l < W; ++l) {
+            const Scalar ci = uk[(i + t) * W + l] + s[(i + t) * W + l];
+            q[t][l] += ci * ci;
+          }
+      for (; i < D; ++i)
+        for (int l = 0; l < W; ++l) {
+          const Scalar ci = uk[i * W + l] + s[i * W + l];
+          q[0][l] += ci * ci;
+        }
+      for (int l = 0; l < W; ++l)
+        acc[l] += r[k * W + l] * (((q[0][l] + q[1][l]) + (q[2][l] + q[3][l])) - tr[k]);
+    }
+    for (int l = 0; l < W; ++l) lap[l] = acc[l];
   }
 
   /// out <- P_k^{-1} c (c is not modified; work holds D scalars).
@@ -382,3 +448,4 @@ struct frame {
 
 }  // namespace detail::gmm
 }  // namespace dlogp
+DLOGP_PINNED_FP_END
