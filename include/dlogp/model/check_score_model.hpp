@@ -71,7 +71,9 @@ namespace detail {
 
 /// Central differences of a batched function g (X of D x n -> out of m x n, in double) at x
 /// along the unit directions V (D x c): d1 = D(h), trunc = |D(2h) - D(h)| / 3, round =
-/// 16 eps max|g| / h. One batched call on 4c columns.
+/// 16 eps max|g| / h with max|g| over all m outputs of the direction: an output that is a sum
+/// (a network's last layer) carries the rounding of terms as large as the largest output, not
+/// of its own, possibly cancelled, value. One batched call on 4c columns.
 template <class S, class G>
 void central_differences(G&& g, const vector<S>& x, const matrix<double>& V, double h,
                          matrix<double>& d1, matrix<double>& trunc, matrix<double>& round) {
@@ -88,16 +90,17 @@ void central_differences(G&& g, const vector<S>& x, const matrix<double>& V, dou
   d1.resize(m, c);
   trunc.resize(m, c);
   round.resize(m, c);
-  for (long k = 0; k < c; ++k)
+  for (long k = 0; k < c; ++k) {
+    const double mag = out.middleCols(4 * k, 4).cwiseAbs().maxCoeff();
     for (long r = 0; r < m; ++r) {
       const double p1 = out(r, 4 * k), m1 = out(r, 4 * k + 1), p2 = out(r, 4 * k + 2),
                    m2 = out(r, 4 * k + 3);
       const double a = (p1 - m1) / (2 * h), b = (p2 - m2) / (4 * h);
       d1(r, k) = a;
       trunc(r, k) = std::abs(b - a) / 3;
-      const double mag = std::max({std::abs(p1), std::abs(m1), std::abs(p2), std::abs(m2)});
       round(r, k) = 16 * eps * mag / h;
     }
+  }
 }
 
 /// Folds one entry's comparison into the check.
