@@ -1,5 +1,6 @@
 #pragma once
-// The two things a user brings: a forward process and a score model. See docs/concepts.md.
+// The two things a user brings, a forward process and a score model, and what integrate()
+// needs of dynamics built from them. See docs/concepts.md.
 #include <concepts>
 #include <cstdint>
 
@@ -176,5 +177,34 @@ bool offers(const M& m, model_capability c) {
   if constexpr (requires { m.has(c); }) return m.has(c);
   else return true;
 }
+
+/// Dynamics integrate() can run with an ODE scheme (pf_ode, hd_ode, ...):
+///   long rate(const batch_context&, double t, const matrix<S>& X, matrix<S>& dX, vector<S>& dL);
+/// dX = dx/dt (D x N), dL = d ell/dt (N); returns score-evaluation equivalents per column.
+/// Every dynamics also gives its dimension and its process (which sets the time grid).
+template <class Dyn>
+concept ode_dynamics = requires(Dyn& d, const Dyn& cd, const batch_context& ctx, double t,
+                                const matrix<typename Dyn::scalar_type>& X,
+                                matrix<typename Dyn::scalar_type>& dX,
+                                vector<typename Dyn::scalar_type>& dL) {
+  { d.rate(ctx, t, X, dX, dL) } -> std::convertible_to<long>;
+  { cd.dimension() } -> std::convertible_to<long>;
+  { cd.process() } -> process;
+};
+
+/// Dynamics integrate() can run with an SDE scheme (reverse_sde, forward_sde, ...), Z standard
+/// normal (D x N):
+///   long sde_terms(const batch_context&, double t, const matrix<S>& X, const matrix<S>& Z,
+///                  matrix<S>& drift, vector<S>& dL, matrix<S>& noise_x, vector<S>& noise_l);
+/// one step of size dt: X += dt drift + sqrt|dt| noise_x, ell += dt dL + sqrt|dt| noise_l.
+template <class Dyn>
+concept sde_dynamics = requires(Dyn& d, const Dyn& cd, const batch_context& ctx, double t,
+                                const matrix<typename Dyn::scalar_type>& X,
+                                matrix<typename Dyn::scalar_type>& M,
+                                vector<typename Dyn::scalar_type>& v) {
+  { d.sde_terms(ctx, t, X, X, M, v, M, v) } -> std::convertible_to<long>;
+  { cd.dimension() } -> std::convertible_to<long>;
+  { cd.process() } -> process;
+};
 
 }  // namespace dlogp
