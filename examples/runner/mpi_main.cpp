@@ -222,6 +222,11 @@ int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   dlogp::runner::remove_partial_files_on_signals(/*announce=*/w.root());
   const int code = dlogp::runner::mpi::run(std::vector<std::string>(argv + 1, argv + argc), w);
+  // Rank 0 has reported; no rank exits (and makes mpiexec terminate the others with a non-zero
+  // status) before rank 0 stops announcing signals: its "run interrupted" line would follow
+  // its own error line or a written result (seen as a second error line in the MPI test).
+  dlogp::runner::stop_announcing_signals();
+  MPI_Barrier(MPI_COMM_WORLD);
   MPI_Finalize();
   return code;
 }

@@ -58,13 +58,17 @@ inline void require_explicit_times(const char* who, const std::vector<double>& t
           w + ": explicit times must run from t_start to t_end (" + number(t_start) + " -> " +
               number(t_end) + ")");
   const double dir = t_end > t_start ? 1.0 : -1.0;
+  // The messages are formatted only for a time that fails: formatting them for every time
+  // allocated a few strings per step of the grid, in every call.
   for (std::size_t i = 1; i < times.size(); ++i) {
-    require(std::isfinite(times[i]), w + ": explicit time " + std::to_string(i) +
-                                         " is not finite (" + number(times[i]) + ")");
-    require(dir * (times[i] - times[i - 1]) > 0,
-            w + ": explicit times must be strictly " + (dir > 0 ? "increasing" : "decreasing") +
-                " from t_start to t_end; time " + std::to_string(i) + " (" + number(times[i]) +
-                ") follows " + number(times[i - 1]));
+    if (!std::isfinite(times[i]))
+      require(false, w + ": explicit time " + std::to_string(i) + " is not finite (" +
+                         number(times[i]) + ")");
+    if (!(dir * (times[i] - times[i - 1]) > 0))
+      require(false, w + ": explicit times must be strictly " +
+                         (dir > 0 ? "increasing" : "decreasing") + " from t_start to t_end; time " +
+                         std::to_string(i) + " (" + number(times[i]) + ") follows " +
+                         number(times[i - 1]));
   }
 }
 

@@ -114,6 +114,13 @@ inline void remove_partial_files_on_signals(bool announce = true) {
   ::signal(SIGXFSZ, SIG_IGN);
 }
 
+/// Once the program has said how it ends (its result written or its error line printed), a
+/// terminating signal has nothing to add: pending files are still removed, but no
+/// [dlogp.signal] line claims an interruption. dlogp-run-mpi: mpiexec terminates the other
+/// ranks as soon as one exits with a non-zero status, which can reach rank 0 after it has
+/// reported.
+inline void stop_announcing_signals() { detail::pending().announce = 0; }
+
 /// True when a and b name the same existing file.
 inline bool same_file(const std::string& a, const std::string& b) {
   const auto sa = detail::stat_of(a), sb = detail::stat_of(b);
