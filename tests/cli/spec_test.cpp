@@ -103,7 +103,7 @@ TEST_CASE("cli spec: defaults follow the method and the process", "[cli][unit]")
     const run_spec s = validate(patched(R"({"method": "hd-sampler"})"));
     const double t0 = s.process.t_from_log_snr(0.0);
     CHECK(s.filled["threshold"] == t0);
-    CHECK(std::abs(s.process.log_snr(s.threshold)) < 1e-9);
+    CHECK(std::abs(s.process.log_snr(s.filled["threshold"].get<double>())) < 1e-9);
     CHECK(s.filled["first_phase"] == "pf-ode");
   }
   SECTION("x_start sets n") {
@@ -388,7 +388,7 @@ TEST_CASE("cli spec: suggestions pick the closest name and only plausible ones",
   CHECK(edit_distance("stpes", "steps") == 1);
   CHECK(edit_distance("Steps", "steps") == 0);
   CHECK(edit_distance("kitten", "sitting") == 3);
-  CHECK(closest("thresold", method_info{}.keys).empty());
+  CHECK(closest("thresold", method_definition{}.keys()).empty());
   CHECK(closest("thresold", std::vector<std::string>{"threshold", "t_start"}) == "threshold");
   CHECK(closest("xyz", std::vector<std::string>{"n", "seed"}).empty());
   // Long words get no suggestion (and no table of their size); the distance itself stays exact.
@@ -429,4 +429,32 @@ TEST_CASE("cli spec: nesting, key counts and string lengths are bounded while pa
              Catch::StartsWith("[dlogp.spec] /a/1: has a string longer than 4096 bytes"));
   CHECK(refused(R"({"a": ")" + std::string(max_string_bytes, 'x') + "\"}") == "accepted");
   CHECK_THAT(refused(R"({"a": 1, "b": 2, "a": 3})"), Catch::StartsWith("[dlogp.spec] /a: duplicate key"));
+}
+
+TEST_CASE("cli spec: every registered method's own keys reach the schema and are refused elsewhere", "[cli][unit]") {
+  const json schema = spec_json_schema();
+  const auto& catalogue = method_catalogue();
+  REQUIRE(catalogue.size() == method_names().size());
+  for (const auto& m : catalogue) {
+    INFO(m.name);
+    // The method is in the schema's enum, with its schemes.
+    const std::vector<std::string> names = schema["properties"]["method"]["enum"];
+    CHECK(std::find(names.begin(), names.end(), m.name) != names.end());
+    for (const auto& k : m.own_keys) {
+      INFO(k.name);
+      REQUIRE(schema["properties"].contains(k.name));
+      // The method reads it ...
+      CHECK(m.uses(k.name));
+      CHECK(methods_using(k.name) == std::vector<std::string>{m.name});
+      // ... and pf-ode (which owns no key) refuses it, naming the method that reads it.
+      json doc = patched("{}");
+      // A value of the right type, so that only the method check can refuse it.
+      doc[k.name] = k.value->default_value ? *k.value->default_value
+                    : k.value->type == node_type::number ? json(0.5)
+                                                          : json::object();
+      const std::string e = error_of(doc);
+      CHECK(e.find("/" + k.name + ": not used by method \"pf-ode\"") != std::string::npos);
+      CHECK(e.find("only \"" + m.name + "\"") != std::string::npos);
+    }
+  }
 }

@@ -42,12 +42,9 @@ struct cli_options {
 };
 
 inline std::string usage() {
-  std::string methods, missing;
-  for (const auto& m : method_catalogue()) {
-    const bool built = current_build().has_method(m.name);
-    if (built) methods += "  " + m.name + std::string(16 - std::min<std::size_t>(15, m.name.size()), ' ') + m.summary + "\n";
-    else missing += (missing.empty() ? "" : ", ") + m.name;
-  }
+  std::string methods;
+  for (const auto& m : method_catalogue())
+    methods += "  " + m.name + std::string(16 - std::min<std::size_t>(15, m.name.size()), ' ') + m.summary + "\n";
   return "Usage: dlogp-run SPEC.json [--output FILE] [--arrays DIR] [--threads N] [--progress | --no-progress]\n"
          "       dlogp-run - ...            read the spec from stdin\n"
          "       dlogp-run --schema         print the JSON schema of the spec\n"
@@ -68,7 +65,6 @@ inline std::string usage() {
          "  --no-progress      no progress bar\n"
          "\n"
          "Methods in this build:\n" + methods +
-         (missing.empty() ? "" : "Not in this build: " + missing + "\n") +
          "\n"
          "Exit status: 0 all trajectories ok, 3 some are not (see their status), 2 invalid spec or\n"
          "command line (one line on stderr: [dlogp.spec] /json/pointer: message), 1 internal error.\n";
@@ -197,9 +193,8 @@ inline run_result execute(const run_spec& spec, int threads, progress_bar* bar, 
     res.recorder = std::make_unique<trajectory_recorder>(ctx.size(), spec.dimension(), spec.record_every);
     ctx.recorder = res.recorder.get();
   }
-  const method_entry* m = find_method_entry(spec.method->name);
   const auto t0 = std::chrono::steady_clock::now();
-  res.output = m->run(ctx);
+  res.output = run_method(ctx);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }

@@ -9,7 +9,7 @@
 #include <dlogp/integrate.hpp>
 
 #include "progress.hpp"
-#include "spec.hpp"
+#include "run_spec.hpp"
 
 namespace dlogp::runner {
 
@@ -128,15 +128,6 @@ struct run_context {
         }
     };
   }
-};
-
-/// A method: validated spec in, results out. Never prints; throws only for bugs.
-using method_function = run_output (*)(const run_context&);
-
-struct method_entry {
-  std::string name;                  ///< as in catalogue.hpp
-  std::vector<std::string> schemes;  ///< the schemes it implements (a subset of the catalogue's)
-  method_function run = nullptr;
 };
 
 }  // namespace dlogp::runner

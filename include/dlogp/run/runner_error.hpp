@@ -78,4 +78,15 @@ inline std::string pointer_append(const std::string& pointer, std::size_t index)
   return pointer_append(pointer, std::to_string(index));
 }
 
+namespace detail {
+
+/// A library message without its "[dlogp.<id>] " prefix (the runner names the key instead).
+inline std::string strip_id(const std::string& what) {
+  if (!what.empty() && what[0] == '[')
+    if (const auto p = what.find("] "); p != std::string::npos) return what.substr(p + 2);
+  return what;
+}
+
+}  // namespace detail
+
 }  // namespace dlogp::runner

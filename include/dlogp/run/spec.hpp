@@ -1,7 +1,8 @@
 #pragma once
 // From spec text to a checked, typed run_spec. Generic checks come from the schema tables
 // (spec_schema.hpp); this file adds what relates several keys: the method's keys and schemes,
-// dimensions, positive definiteness, time ranges and directions, conflicts, memory.
+// dimensions, positive definiteness, time ranges and directions, conflicts, memory. What only
+// one method reads is checked by that method's own definition (method.hpp, methods/).
 // Every failure is a spec_error naming the JSON pointer; nothing here allocates per trajectory.
 #include <Eigen/Cholesky>
 #include <algorithm>
@@ -11,10 +12,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
-#include <dlogp/analysis/bits_per_dim.hpp>
 #include <dlogp/core/time_grid.hpp>
 #include <dlogp/divergence/divergence.hpp>
 #include <dlogp/error.hpp>
@@ -34,64 +33,14 @@
 
 #include "catalogue.hpp"
 #include "memory.hpp"
-#include "methods/cross_key_checks.hpp"
+#include "methods/registry.hpp"
+#include "run_spec.hpp"
 #include "spec_schema.hpp"
 #include "torch_plugin.hpp"
 
 namespace dlogp::runner {
 
-using mixture_type = gaussian_mixture<double, any_process>;
-
-struct solver_settings {
-  std::string scheme;
-  long steps = 1000;
-  double rtol = 1e-6, atol = 1e-9;
-  long max_steps = 100000;
-  grid_kind grid = grid_kind::uniform;
-};
-
-struct guidance_settings {
-  double q = 0.5, noise = 0.0;
-  double window_lo = 0, window_hi = 0;
-  bool exact_projection_term = false;
-};
-
-/// A validated spec. `filled` is the spec with every default filled in (the output's "spec");
-/// a method may read keys of its own from it (they are validated by the schema tables).
-struct run_spec {
-  json filled;
-  const method_info* method = nullptr;
-  any_process process = vp_process{};
-  std::shared_ptr<const any_score_model> model;
-  std::shared_ptr<const mixture_type> mixture;  ///< the model, when it is a Gaussian mixture
-  solver_settings solver;
-  divergence_options divergence;
-  guidance_settings guidance;
-  double threshold = 0;
-  std::string first_phase = "pf-ode";
-  double t_start = 0, t_end = 0;
-  bool x_start_given = false;
-  matrix<double> x_start;  ///< D x n when given
-  long n = 1;
-  std::uint64_t seed = 0;
-  bool track_logp = true;
-  bool init_exact = false;  ///< init_logp "exact"
-  long record_every = 0;    ///< 0: no record
-  double bin_width = 0;     ///< quantisation: the data's bin width in model units (0: not quantised)
-  bool dequantise = false;  ///< quantisation.dequantise "uniform"
-
-  long dimension() const { return model->dimension(); }
-  bool encoding() const { return method->dir == direction::encoding; }
-};
-
 namespace detail {
-
-/// A library message without its "[dlogp.<id>] " prefix.
-inline std::string strip_id(const std::string& what) {
-  if (!what.empty() && what[0] == '[')
-    if (const auto p = what.find("] "); p != std::string::npos) return what.substr(p + 2);
-  return what;
-}
 
 inline std::string num(double v) { return json(v).dump(); }
 
@@ -360,22 +309,26 @@ inline matrix<double> read_points(const std::string& path, const json& tensor_na
   return X;
 }
 
-/// Memory a method holds besides the per-trajectory states (run_memory_bytes): the objective's
-/// per-draw terms (samples per point, on every thread at once) and pc's step-size table (in the
-/// library, and again as numbers in the summary).
-inline double method_tables_bytes(const json& f, double D, double grid_steps) {
-  double bytes = 0;
-  if (f.contains("objective")) {
-    const double threads = std::max(1u, std::thread::hardware_concurrency());
-    const double samples = f["objective"]["samples"].get<double>();
-    bytes += threads * samples * (8.0 + 2.0 * D * 8.0 / 64.0);  // terms, plus X and E per batch of 64
+/// solver.dpm_prediction / dpm_method are read by the scheme families with variants only
+/// (DPM-Solver-2 and -3, scheme/catalogue.hpp). Given with another scheme: an error (never
+/// silently ignored); defaulted: removed from the filled spec (so the filled solver of other
+/// schemes is unchanged).
+inline void check_scheme_variant_keys(const json& doc, json& f) {
+  if (!f.contains("solver")) return;
+  json& sv = f["solver"];
+  const std::string scheme = sv.at("scheme").get<std::string>();
+  const scheme_summary* entry = find_scheme(scheme);
+  const bool variants = entry && entry->has_variants;
+  for (const char* k : {"dpm_prediction", "dpm_method"}) {
+    if (variants || !sv.contains(k)) continue;
+    if (doc.contains("solver") && doc["solver"].is_object() && doc["solver"].contains(k)) {
+      std::string readers;
+      for (const auto& e : all_scheme_summaries())
+        if (e.has_variants) readers += std::string(readers.empty() ? "" : " and ") + "\"" + std::string(e.name) + "\"";
+      throw spec_error(std::string("/solver/") + k, "only schemes " + readers + " read it (scheme is \"" + scheme + "\")");
+    }
+    sv.erase(k);
   }
-  if (f.contains("pc")) {
-    const json& pc = f["pc"];
-    bytes += grid_steps * pc["corrector_steps"].get<double>() * (8.0 + 64.0);  // table + its JSON
-    bytes += pc["snr_pilot"].get<double>() * (4.0 * D * 8.0 + 256.0);            // pilot trajectories
-  }
-  return bytes;
 }
 
 }  // namespace detail
@@ -395,15 +348,14 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
   if (!build.has_method(method)) throw spec_error("/method", "\"" + method + "\" is not available in this build");
   const auto& common = common_keys();
   for (auto it = doc.begin(); it != doc.end(); ++it) {
-    if (std::find(common.begin(), common.end(), it.key()) != common.end() || uses_key(*s.method, it.key()))
-      continue;
+    if (std::find(common.begin(), common.end(), it.key()) != common.end() || s.method->uses(it.key())) continue;
     const auto users = methods_using(it.key());
     throw spec_error(pointer_append("/", it.key()),
                      "not used by method \"" + method + "\"" +
                          (users.empty() ? std::string() : " (only " + quoted_list(users, " and ") + " use it)"));
   }
   for (auto it = f.begin(); it != f.end();) {
-    if (std::find(common.begin(), common.end(), it.key()) == common.end() && !uses_key(*s.method, it.key()))
+    if (std::find(common.begin(), common.end(), it.key()) == common.end() && !s.method->uses(it.key()))
       it = f.erase(it);
     else
       ++it;
@@ -452,8 +404,7 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
       throw spec_error(ptr, why + " needs the model's " + to_string(c) + ", which model type \"" + model_kind +
                                 "\" does not have");
   };
-  if (method == "mode-tracking")
-    require_capability(model_capability::grad_laplacian, "/method", "method \"mode-tracking\"");
+  for (const model_capability c : s.method->needs) require_capability(c, "/method", "method \"" + method + "\"");
   if (f["init_logp"] == "exact") require_capability(model_capability::log_density, "/init_logp", "\"exact\"");
   if (s.encoding() && f["x_start"].is_null())
     require_capability(model_capability::sampling, "/x_start",
@@ -533,25 +484,9 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
     detail::check_time(s.guidance.window_hi, s.process, "/guidance/noise_window/1");
   }
 
-  // ---- high-density sampler
-  if (f.contains("threshold")) {
-    if (f["threshold"].is_null()) {
-      double t0 = std::numeric_limits<double>::quiet_NaN();
-      try {
-        t0 = s.process.t_from_log_snr(0.0);
-      } catch (...) {
-      }
-      f["threshold"] = (t0 > run_lo && t0 < run_hi) ? t0 : 0.5 * (run_lo + run_hi);
-    }
-    s.threshold = f["threshold"].get<double>();
-    if (!(s.threshold >= run_lo && s.threshold <= run_hi))
-      throw spec_error("/threshold", "must lie in [t_end, t_start] = [" + num(run_lo) + ", " + num(run_hi) +
-                                         "] (got " + num(s.threshold) + ")");
-  }
-  if (f.contains("first_phase")) s.first_phase = f["first_phase"].get<std::string>();
-
-  // ---- keys that constrain each other (methods/cross_key_checks.hpp)
-  detail::check_cross_keys(doc, f, s.process, s.t_start, s.t_end);
+  // ---- keys that constrain each other: the solver's scheme variants, then the method's own
+  detail::check_scheme_variant_keys(doc, f);
+  if (s.method->check) s.method->check({doc, f, s.process, s.t_start, s.t_end});
 
   // ---- start points and their number
   const bool x_start_file = f["x_start"].is_object();
@@ -578,16 +513,6 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
   s.track_logp = f["track_logp"].get<bool>();
   s.init_exact = f["init_logp"] == "exact";
   if (!f["record"].is_null()) s.record_every = f["record"]["every"].get<long>();
-  if (f.contains("quantisation") && !f["quantisation"].is_null()) {
-    const json& q = f["quantisation"];
-    try {
-      s.bin_width = bin_width(q["range"][0].get<double>(), q["range"][1].get<double>(), q["levels"].get<long>(),
-                              q["grid"] == "values" ? quantisation_grid::values : quantisation_grid::bins);
-    } catch (const dlogp::error& e) {
-      throw spec_error("/quantisation", detail::strip_id(e.what()));
-    }
-    s.dequantise = q["dequantise"] == "uniform";
-  }
 
   // ---- memory, before anything per trajectory is allocated (x_start below included)
   const double grid_points = fixed_step ? double(s.solver.steps) + 1 : 0;
@@ -596,11 +521,12 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
     const double steps = fixed_step ? double(s.solver.steps) : std::min(double(s.solver.max_steps), 1e4);
     states = steps / double(s.record_every) + 2;
   }
-  const double tables = detail::method_tables_bytes(f, double(D), fixed_step ? double(s.solver.steps) : 0);
+  const method_tables t =
+      s.method->tables ? s.method->tables(f, double(D), fixed_step ? double(s.solver.steps) : 0) : method_tables{};
+  const double tables = t.bytes;
   if (memory_limit_bytes > 0 && tables > memory_limit_bytes)
-    throw spec_error(f.contains("objective") ? "/objective/samples" : "/pc/corrector_steps",
-                     "the method's tables need about " + human_bytes(tables) + ", more than the " +
-                         human_bytes(memory_limit_bytes) + " this machine allows");
+    throw spec_error(t.pointer, "the method's tables need about " + human_bytes(tables) + ", more than the " +
+                                    human_bytes(memory_limit_bytes) + " this machine allows");
   const double need = run_memory_bytes(double(s.n), double(D), states, grid_points) + tables;
   if (memory_limit_bytes > 0 && need > memory_limit_bytes)
     throw spec_error("/n", std::to_string(s.n) + " trajectories in dimension " + std::to_string(D) +

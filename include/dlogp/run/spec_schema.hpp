@@ -1,11 +1,13 @@
 #pragma once
 // The spec's keys: types, ranges, defaults and descriptions (docs/cli.md is the prose version).
-// To add a key: add it here (and, if method-specific, to the method's keys in catalogue.hpp),
-// read it in spec.hpp or from run_spec::filled, and regenerate docs/schema.json.
+// Keys every method reads and sections several methods share are here; a key only one method
+// reads is in that method's definition (methods/*.hpp). Regenerate docs/schema.json after a change.
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "catalogue.hpp"
+#include "methods/registry.hpp"
 #include "schema_node.hpp"
 
 namespace dlogp::runner {
@@ -128,81 +130,24 @@ inline const node& spec_schema() {
          key("exact_projection_term", boolean_node("dg-sde: keep the O(1/D) Hessian term of the noise compensation.")
                                           .def(false))});
 
-    const node quantisation =
-        object_node("pf-ode-encode: the data are quantised (e.g. 8-bit pixels scaled to [-1, 1]); the summary reports "
-                    "bits per dimension, bpd = -(log p + D ln w) / (D ln 2) with w the bin width (docs/cli.md).",
-                    {required_key("levels", integer_node("Quantisation levels, e.g. 256.").at_least(1).at_most(1e12)),
-                     key("range", array_node("[lo, hi]: the data range in model units.", number_node("Bound."))
-                                      .items_between(2, 2)
-                                      .def(json::array({-1.0, 1.0}))),
-                     key("grid", string_node("\"bins\": levels bins tile [lo, hi], w = (hi - lo) / levels (score_sde's "
-                                             "convention); \"values\": levels values run from lo to hi, w = (hi - lo) / "
-                                             "(levels - 1).", {"bins", "values"}, "grid")
-                                     .def("bins")),
-                     key("dequantise", string_node("\"uniform\": add u w, u uniform on [-1/2, 1/2]^D keyed by (seed, "
-                                                   "trajectory), to each x_start; \"none\": the points as given.",
-                                                   {"none", "uniform"}, "dequantisation")
-                                           .def("none"))})
-            .or_null()
-            .def(nullptr);
-    const node langevin = object_node(
-        "langevin: unadjusted Langevin moves x' = x + a s + sqrt(2a) z at the fixed time t_end.",
-        {key("steps", integer_node("Number of moves.").at_least(0).at_most(1e9).def(1000)),
-         key("step_size", pos("Step size a.").def(1e-3))});
-    const node annealed_langevin = object_node(
-        "annealed-langevin (NCSN): levels from t_start to t_end equally spaced in log-SNR, steps_per_level moves "
-        "at each with a_i = step_factor sigma(t_i)^2.",
-        {key("levels", integer_node("Number of noise levels L (1: every move at t_end).").at_least(1).at_most(1e6).def(10)),
-         key("steps_per_level", integer_node("Moves K per level.").at_least(1).at_most(1e9).def(100)),
-         key("step_factor", pos("c in a_i = c sigma(t_i)^2 (NCSN's eps / sigma_L^2).").def(0.2)),
-         key("level_nodes", integer_node("Gauss-Legendre nodes for log p between levels.").at_least(1).at_most(16).def(4))});
-    const node pc = object_node(
-        "pc: corrector_steps Langevin moves before each reverse-SDE Euler-Maruyama step (solver.steps, solver.grid).",
-        {key("corrector_steps", integer_node("Langevin moves M per step (0: reverse-sde).").at_least(0).at_most(1e6).def(1)),
-         key("snr", pos("r of the signal-to-noise rule e = 2 a_i (r |z| / |s|)^2.").def(0.16)),
-         key("snr_pilot", integer_node("Prior draws whose averaged norms set the step sizes.").at_least(1).at_most(1e6).def(64))});
-    const node objective = object_node(
-        "objective: score-matching objectives on the points x_start (at t_data) over [t_start, t_end].",
-        {key("objectives", array_node("Which objectives to estimate.", string_node("Objective.", {"dsm", "ism", "ssm"}, "objective"))
-                               .non_empty()
-                               .def(json::array({"dsm", "ism", "ssm"}))),
-         key("weighting", string_node("lambda(t): \"likelihood\" = g^2, \"sigma2\" = sigma^2, \"constant\" = 1.",
-                                      {"likelihood", "sigma2", "constant"}, "weighting")
-                              .def("likelihood")),
-         key("time_sampling", string_node("Times: uniform in log-SNR (importance sampling), uniform in t, or Gauss-Legendre "
-                                          "nodes in log-SNR.", {"log-snr", "uniform", "log-snr-nodes"}, "time sampling")
-                                  .def("log-snr")),
-         key("time_nodes", integer_node("log-snr-nodes: number of nodes.").at_least(1).at_most(512).def(32)),
-         key("samples", integer_node("Draws (time, noise) per point.").at_least(1).at_most(1e9).def(1)),
-         key("t_data", time("Time of the given points; the forward kernel starts there. At most t_start.").def(0.0)),
-         key("projections", integer_node("ssm: random projections per draw.").at_least(1).at_most(1e6).def(1)),
-         key("projection", string_node("ssm: projection distribution.", {"rademacher", "gaussian"}, "projection").def("rademacher")),
-         key("variance_reduced", boolean_node("ssm: |s|^2 / 2 instead of (u.s)^2 / 2 (SSM-VR).").def(false)),
-         key("elbo", boolean_node("Also estimate the continuous-time ELBO (likelihood weighting, prior N(0, sigma(t_end)^2 I)).")
-                         .def(false))});
-
     const node record = object_node("Store the trajectories: every k-th state plus the last one.",
                                     {key("every", integer_node("k.").at_least(1).def(1))})
                             .or_null()
                             .def(nullptr);
 
-    return object_node(
-        "A dlogp-run spec: one run of one method on a batch of trajectories.",
-        {required_key("model", model),
-         required_key("process", process),
-         required_key("method", string_node("What to integrate (docs/cli.md lists what each does).", method_names(), "method")),
-         key("solver", solver),
-         key("divergence", divergence),
-         key("guidance", guidance),
-         key("threshold", time("hd-sampler: the time at which the HD-ODE takes over, in [t_end, t_start].")
-                              .computed("the time where alpha = sigma (log-SNR 0) if inside the run, else the middle")),
-         key("first_phase", string_node("hd-sampler: dynamics before threshold.", {"pf-ode", "reverse-sde"}, "first phase")
-                                .def("pf-ode")),
-         key("quantisation", quantisation),
-         key("langevin", langevin),
-         key("annealed_langevin", annealed_langevin),
-         key("pc", pc),
-         key("objective", objective),
+    // The keys several methods share, then those each method owns (methods/*.hpp), then the
+    // rest of the keys every method reads.
+    std::vector<field> keys = {
+        required_key("model", model),
+        required_key("process", process),
+        required_key("method", string_node("What to integrate (docs/cli.md lists what each does).", method_names(), "method")),
+        key("solver", solver),
+        key("divergence", divergence),
+        key("guidance", guidance)};
+    for (const auto& m : method_catalogue())
+      for (const auto& k : m.own_keys)
+        if (std::none_of(keys.begin(), keys.end(), [&](const field& f) { return f.name == k.name; })) keys.push_back(k);
+    const std::vector<field> rest = {
          key("t_start", time("Start time.").computed("process t_max for sampling methods, t_min for pf-ode-encode and forward-sde")),
          key("t_end", time("End time.").computed("the other end of the process range")),
          key("x_start", array_node("Start points [N][D] at t_start; null: n draws (from the prior N(0, sigma(t_start)^2 I) "
@@ -230,7 +175,9 @@ inline const node& spec_schema() {
          key("track_logp", boolean_node("Track log p (false: x only, logp is null).").def(true)),
          key("init_logp", string_node("Log-density at the high-noise end of the run: \"prior\" = log N(x; 0, sigma(t)^2 I), "
                                       "\"exact\" = the model's own log p_t(x).", {"prior", "exact"}, "init_logp").def("prior")),
-         key("record", record)});
+         key("record", record)};
+    keys.insert(keys.end(), rest.begin(), rest.end());
+    return object_node("A dlogp-run spec: one run of one method on a batch of trajectories.", std::move(keys));
   }();
   return root;
 }
@@ -246,7 +193,7 @@ inline json spec_json_schema() {
   json rules = json::array();
   std::vector<std::string> specific;
   for (const auto& m : method_catalogue())
-    for (const auto& k : m.keys)
+    for (const auto& k : m.keys())
       if (std::find(specific.begin(), specific.end(), k) == specific.end()) specific.push_back(k);
   for (const auto& k : specific)
     rules.push_back(json{{"if", json{{"properties", json{{"method", json{{"not", json{{"enum", methods_using(k)}}}}}}}}},

@@ -35,14 +35,51 @@ inline annealed_langevin_options annealed_langevin_options_of(const run_context&
 
 inline run_output run_annealed_langevin(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(ctx);
-  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
   const annealed_langevin_options o = annealed_langevin_options_of(ctx);
-  auto r = annealed_langevin(*s.model, s.process, X0, L0, o);
-  mark_all_done(ctx, X0.cols());
-  return finish_sampling(ctx, std::move(X0), std::move(r));
+  return sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
+    auto r = annealed_langevin(*s.model, s.process, X0, L0, o);
+    mark_all_done(ctx, X0.cols());
+    return r;
+  });
 }
 
-inline method_entry annealed_langevin_method() { return {"annealed-langevin", {}, &run_annealed_langevin}; }
+/// The level ladder is uniform in log-SNR (finite at both ends when levels >= 2) and
+/// a_i = step_factor sigma(t_i)^2 needs sigma(t_end) > 0.
+inline void check_annealed_langevin(const method_check_input& in) {
+  const auto num = [](double v) { return json(v).dump(); };
+  if (in.filled["annealed_langevin"].at("levels").get<long>() >= 2)
+    for (const auto& [t, ptr] : {std::pair{in.t_start, "/t_start"}, std::pair{in.t_end, "/t_end"}})
+      if (!std::isfinite(in.process.log_snr(t)))
+        throw spec_error(ptr, "annealed-langevin (levels equally spaced in log-SNR) needs a finite log-SNR at t = " + num(t));
+  if (!(in.process.sigma2(in.t_end) > 0))
+    throw spec_error("/t_end", "annealed-langevin needs sigma(t_end) > 0 (step size step_factor sigma^2; got t_end = " +
+                                   num(in.t_end) + ")");
+}
+
+struct annealed_langevin_method {
+  static method_definition definition() {
+    return {
+        .name = "annealed-langevin",
+        .summary = "annealed Langevin dynamics (NCSN) on a log-SNR ladder from t_start to t_end, with log p",
+        .shared_keys = {"divergence"},
+        .own_keys = {key(
+            "annealed_langevin",
+            object_node(
+                "annealed-langevin (NCSN): levels from t_start to t_end equally spaced in log-SNR, steps_per_level "
+                "moves "
+                "at each with a_i = step_factor sigma(t_i)^2.",
+                {key("levels", integer_node("Number of noise levels L (1: every move at t_end).")
+                                   .at_least(1)
+                                   .at_most(1e6)
+                                   .def(10)),
+                 key("steps_per_level", integer_node("Moves K per level.").at_least(1).at_most(1e9).def(100)),
+                 key("step_factor",
+                     number_node("c in a_i = c sigma(t_i)^2 (NCSN's eps / sigma_L^2).").above(0).def(0.2)),
+                 key("level_nodes",
+                     integer_node("Gauss-Legendre nodes for log p between levels.").at_least(1).at_most(16).def(4))}))},
+        .check = &check_annealed_langevin};
+  }
+  static run_output run(const run_context& ctx) { return run_annealed_langevin(ctx); }
+};
 
 }  // namespace dlogp::runner::methods

@@ -1,6 +1,7 @@
 #pragma once
-// Helpers every method uses: start points, log p at the high-noise end, scheme dispatch and
-// turning an integration result into the contract's logp / logp_exact.
+// What every method shares: start points, log p at the high-noise end, scheme dispatch, and the
+// two sequences around a run (sample, encode) that turn its result into the contract's logp /
+// logp_exact, so that a method writes only what it integrates.
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -9,6 +10,8 @@
 #include <dlogp/scheme/catalogue.hpp>
 
 #include "../context.hpp"
+#include "../method.hpp"
+#include "../schema_node.hpp"
 
 namespace dlogp::runner::methods {
 
@@ -93,6 +96,35 @@ inline run_output finish_encoding(const run_context& ctx, matrix<double> x_start
   out.x = std::move(r.x);
   out.stats = std::move(r.stats);
   return out;
+}
+
+/// A sampling method from start to results: the start points, log p there from init_logp at
+/// `t_init` (t_start; Langevin at a fixed time: t_end), run(X0, L0) -> integration_result, then
+/// finish_sampling.
+template <class Run>
+run_output sample(const run_context& ctx, double t_init, Run&& run) {
+  const run_spec& s = ctx.spec;
+  matrix<double> X0 = start_points(ctx);
+  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, t_init, X0) : vector<double>::Zero(X0.cols());
+  auto r = run(X0, L0);
+  return finish_sampling(ctx, std::move(X0), std::move(r));
+}
+
+/// An encoding method from given (or drawn, then `prepare`d) start points with ell = 0 to
+/// finish_encoding.
+template <class Prepare, class Run>
+run_output encode(const run_context& ctx, Prepare&& prepare, Run&& run) {
+  matrix<double> X0 = start_points(ctx);
+  prepare(X0);
+  const vector<double> L0 = vector<double>::Zero(X0.cols());
+  auto r = run(X0, L0);
+  return finish_encoding(ctx, std::move(X0), std::move(r));
+}
+
+/// Samplers without a step observer (Langevin, PC) report to the progress bar only at the end.
+inline void mark_all_done(const run_context& ctx, long n) {
+  if (ctx.progress)
+    for (long j = 0; j < n; ++j) ctx.progress->update(j, 0, 1, 1.0, true);
 }
 
 }  // namespace dlogp::runner::methods

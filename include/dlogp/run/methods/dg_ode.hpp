@@ -12,18 +12,25 @@ namespace dlogp::runner::methods {
 
 inline run_output run_dg_ode(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(ctx);
-  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
-  dg_ode_options o;
-  o.q = s.guidance.q;
-  o.divergence = s.divergence;
-  const dg_ode dyn(*s.model, s.process, o);
-  auto r = with_ode_scheme(s.solver.scheme, [&](auto scheme) {
-    return integrate(dyn, scheme, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
+  return sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
+    dg_ode_options o;
+    o.q = s.guidance.q;
+    o.divergence = s.divergence;
+    const dg_ode dyn(*s.model, s.process, o);
+    return with_ode_scheme(s.solver.scheme, [&](auto scheme) {
+      return integrate(dyn, scheme, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
+    });
   });
-  return finish_sampling(ctx, std::move(X0), std::move(r));
 }
 
-inline method_entry dg_ode_method() { return {"dg-ode", scheme_names(ode_scheme_list{}), &run_dg_ode}; }
+struct dg_ode_method {
+  static method_definition definition() {
+    return {.name = "dg-ode",
+            .summary = "density-guided PF-ODE: log p_0 pushed to the quantile q",
+            .schemes = scheme_names(ode_scheme_list{}),
+            .shared_keys = {"solver", "divergence", "guidance"}};
+  }
+  static run_output run(const run_context& ctx) { return run_dg_ode(ctx); }
+};
 
 }  // namespace dlogp::runner::methods

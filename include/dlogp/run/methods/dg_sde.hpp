@@ -16,8 +16,6 @@ namespace dlogp::runner::methods {
 
 inline run_output run_dg_sde(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(ctx);
-  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
   dg_sde_options o;
   o.q = s.guidance.q;
   // The library's window is half-open [t_lo, t_hi); the spec's is closed, so that the default
@@ -26,12 +24,20 @@ inline run_output run_dg_sde(const run_context& ctx) {
                          std::nextafter(s.guidance.window_hi, std::numeric_limits<double>::infinity())};
   o.hessian_term = s.guidance.exact_projection_term;
   o.divergence = s.divergence;
-  const dg_sde dyn(*s.model, s.process, o);
-  auto r = integrate(dyn, euler_maruyama{}, X0, L0, s.t_start, s.t_end, ctx.options(),
+  return sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
+    return integrate(dg_sde(*s.model, s.process, o), euler_maruyama{}, X0, L0, s.t_start, s.t_end, ctx.options(),
                      ctx.observer(s.t_start, s.t_end));
-  return finish_sampling(ctx, std::move(X0), std::move(r));
+  });
 }
 
-inline method_entry dg_sde_method() { return {"dg-sde", scheme_names(sde_scheme_list{}), &run_dg_sde}; }
+struct dg_sde_method {
+  static method_definition definition() {
+    return {.name = "dg-sde",
+            .summary = "stochastic density guidance: projected noise inside noise_window, same log p schedule",
+            .schemes = scheme_names(sde_scheme_list{}),
+            .shared_keys = {"solver", "divergence", "guidance"}};
+  }
+  static run_output run(const run_context& ctx) { return run_dg_sde(ctx); }
+};
 
 }  // namespace dlogp::runner::methods

@@ -11,14 +11,21 @@ namespace dlogp::runner::methods {
 
 inline run_output run_forward_sde(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(ctx);
-  const vector<double> L0 = vector<double>::Zero(X0.cols());
-  const forward_sde dyn(*s.model, s.process, s.divergence);
-  auto r = integrate(dyn, euler_maruyama{}, X0, L0, s.t_start, s.t_end, ctx.options(),
-                     ctx.observer(s.t_start, s.t_end));
-  return finish_encoding(ctx, std::move(X0), std::move(r));
+  return encode(ctx, [](matrix<double>&) {}, [&](const matrix<double>& X0, const vector<double>& L0) {
+    const forward_sde dyn(*s.model, s.process, s.divergence);
+    return integrate(dyn, euler_maruyama{}, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
+  });
 }
 
-inline method_entry forward_sde_method() { return {"forward-sde", scheme_names(sde_scheme_list{}), &run_forward_sde}; }
+struct forward_sde_method {
+  static method_definition definition() {
+    return {.name = "forward-sde",
+            .dir = direction::encoding,
+            .summary = "augmented forward SDE from x_start: a single-path estimate of log p_{t_start}(x_start)",
+            .schemes = scheme_names(sde_scheme_list{}),
+            .shared_keys = {"solver", "divergence"}};
+  }
+  static run_output run(const run_context& ctx) { return run_forward_sde(ctx); }
+};
 
 }  // namespace dlogp::runner::methods

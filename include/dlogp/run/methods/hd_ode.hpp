@@ -10,15 +10,22 @@ namespace dlogp::runner::methods {
 
 inline run_output run_hd_ode(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(ctx);
-  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
-  const hd_ode dyn(*s.model, s.process, s.divergence);
-  auto r = with_ode_scheme(s.solver.scheme, [&](auto scheme) {
-    return integrate(dyn, scheme, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
+  return sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
+    const hd_ode dyn(*s.model, s.process, s.divergence);
+    return with_ode_scheme(s.solver.scheme, [&](auto scheme) {
+      return integrate(dyn, scheme, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
+    });
   });
-  return finish_sampling(ctx, std::move(X0), std::move(r));
 }
 
-inline method_entry hd_ode_method() { return {"hd-ode", scheme_names(ode_scheme_list{}), &run_hd_ode}; }
+struct hd_ode_method {
+  static method_definition definition() {
+    return {.name = "hd-ode",
+            .summary = "high-density ODE (reverse-SDE drift without noise) with log p",
+            .schemes = scheme_names(ode_scheme_list{}),
+            .shared_keys = {"solver", "divergence"}};
+  }
+  static run_output run(const run_context& ctx) { return run_hd_ode(ctx); }
+};
 
 }  // namespace dlogp::runner::methods

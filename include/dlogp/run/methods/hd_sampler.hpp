@@ -9,6 +9,8 @@
 // threshold = t_start the hd-ode. An adaptive scheme (dopri5): each phase adaptive with the same rtol / atol, and
 // max_steps per phase; a reverse-SDE first phase still takes its part of the fixed grid.
 // solver.scheme is the HD-ODE's (and the PF-ODE phase's) scheme.
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include <dlogp/high_density.hpp>
@@ -20,9 +22,8 @@ namespace dlogp::runner::methods {
 namespace detail {
 
 /// The run's fixed-step grid cut at the threshold into [t_start .. thr] and [thr .. t_end].
-inline void split_grid(const run_spec& s, std::vector<double>& first, std::vector<double>& second) {
+inline void split_grid(const run_spec& s, double thr, std::vector<double>& first, std::vector<double>& second) {
   const std::vector<double> all = make_time_grid(s.process, s.solver.grid, s.t_start, s.t_end, s.solver.steps);
-  const double thr = s.threshold;
   first.clear();
   second.clear();
   for (double t : all)
@@ -40,12 +41,9 @@ inline void split_grid(const run_spec& s, std::vector<double>& first, std::vecto
 
 inline run_output run_hd_sampler(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(ctx);
-  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
-
   high_density_options o;
-  o.threshold = s.threshold;
-  o.first_phase = s.first_phase == "reverse-sde" ? first_phase_kind::reverse_sde : first_phase_kind::pf_ode;
+  o.threshold = s.filled.at("threshold").get<double>();
+  o.first_phase = s.filled.at("first_phase") == "reverse-sde" ? first_phase_kind::reverse_sde : first_phase_kind::pf_ode;
   const bool adaptive = find_scheme(s.solver.scheme)->adaptive;
   for (phase_options* ph : {&o.first, &o.second}) {
     ph->scheme = s.solver.scheme;
@@ -56,7 +54,7 @@ inline run_output run_hd_sampler(const run_context& ctx) {
   // A reverse-SDE first phase always takes the fixed grid (also when the HD-ODE is dopri5).
   if (!adaptive || o.first_phase == first_phase_kind::reverse_sde) {
     std::vector<double> first, second;
-    detail::split_grid(s, first, second);
+    detail::split_grid(s, o.threshold, first, second);
     o.first.times = std::move(first);
     if (!adaptive) o.second.times = std::move(second);
   }
@@ -70,24 +68,59 @@ inline run_output run_hd_sampler(const run_context& ctx) {
 
   // The observer: phase 0 down to the threshold, phase 1 after it (the HD-ODE's step 0 repeats
   // the threshold state). A phase of zero length is skipped, so then there is only one.
-  const bool two = s.threshold < s.t_start && s.threshold > s.t_end;
+  const double thr = o.threshold;
+  const bool two = thr < s.t_start && thr > s.t_end;
   step_observer<double> observer;
   if (!two) {
     observer = ctx.observer(s.t_start, s.t_end);
-  } else if (auto a = ctx.observer(s.t_start, s.threshold, 0, 2)) {
-    auto b = ctx.observer(s.threshold, s.t_end, 1, 2);
-    const double thr = s.threshold;
+  } else if (auto a = ctx.observer(s.t_start, thr, 0, 2)) {
+    auto b = ctx.observer(thr, s.t_end, 1, 2);
     observer = [a, b, thr](const step_view<double>& v) {
       const bool second = v.t < thr || (v.t == thr && v.step == 0);
       (second ? b : a)(v);
     };
   }
-  auto r = sample_high_density(*s.model, s.process, X0, L0, o, observer);
-  return finish_sampling(ctx, std::move(X0), std::move(r));
+  return sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
+    return sample_high_density(*s.model, s.process, X0, L0, o, observer);
+  });
 }
 
-inline method_entry hd_sampler_method() {
-  return {"hd-sampler", scheme_names(ode_scheme_list{}), &run_hd_sampler};
+/// threshold: by default where alpha = sigma (log-SNR 0) if that lies inside the run, else the
+/// middle of the run; always inside [t_end, t_start].
+inline void check_threshold(const method_check_input& in) {
+  const auto num = [](double v) { return json(v).dump(); };
+  const double lo = std::min(in.t_start, in.t_end), hi = std::max(in.t_start, in.t_end);
+  json& thr = in.filled["threshold"];
+  if (thr.is_null()) {
+    double t0 = std::numeric_limits<double>::quiet_NaN();
+    try {
+      t0 = in.process.t_from_log_snr(0.0);
+    } catch (...) {
+    }
+    thr = (t0 > lo && t0 < hi) ? t0 : 0.5 * (lo + hi);
+  }
+  const double t = thr.get<double>();
+  if (!(t >= lo && t <= hi))
+    throw spec_error("/threshold", "must lie in [t_end, t_start] = [" + num(lo) + ", " + num(hi) + "] (got " + num(t) + ")");
 }
+
+struct hd_sampler_method {
+  static method_definition definition() {
+    return {
+        .name = "hd-sampler",
+        .summary = "first_phase (pf-ode or reverse-sde) down to threshold, then the HD-ODE",
+        .schemes = scheme_names(ode_scheme_list{}),
+        .shared_keys = {"solver", "divergence"},
+        .own_keys = {key("threshold",
+                         number_node("hd-sampler: the time at which the HD-ODE takes over, in [t_end, t_start].")
+                             .at_least(0)
+                             .computed("the time where alpha = sigma (log-SNR 0) if inside the run, else the middle")),
+                     key("first_phase",
+                         string_node("hd-sampler: dynamics before threshold.", {"pf-ode", "reverse-sde"}, "first phase")
+                             .def("pf-ode"))},
+        .check = &check_threshold};
+  }
+  static run_output run(const run_context& ctx) { return run_hd_sampler(ctx); }
+};
 
 }  // namespace dlogp::runner::methods

@@ -11,17 +11,9 @@
 
 namespace dlogp::runner::methods {
 
-/// Progress bar: the samplers report only at the end.
-inline void mark_all_done(const run_context& ctx, long n) {
-  if (ctx.progress)
-    for (long j = 0; j < n; ++j) ctx.progress->update(j, 0, 1, 1.0, true);
-}
-
 inline run_output run_langevin(const run_context& ctx) {
   const run_spec& s = ctx.spec;
   const json& k = s.filled.at("langevin");
-  matrix<double> X0 = start_points(ctx);
-  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_end, X0) : vector<double>::Zero(X0.cols());
   langevin_options o;
   o.seed = s.seed;
   o.first_id = ctx.first_id();
@@ -29,11 +21,25 @@ inline run_output run_langevin(const run_context& ctx) {
   o.step_size = k.at("step_size").get<double>();
   o.track_logp = s.track_logp;
   o.threads = ctx.threads;
-  auto r = langevin(*s.model, s.t_end, X0, L0, o);
-  mark_all_done(ctx, X0.cols());
-  return finish_sampling(ctx, std::move(X0), std::move(r));
+  return sample(ctx, s.t_end, [&](const matrix<double>& X0, const vector<double>& L0) {
+    auto r = langevin(*s.model, s.t_end, X0, L0, o);
+    mark_all_done(ctx, X0.cols());
+    return r;
+  });
 }
 
-inline method_entry langevin_method() { return {"langevin", {}, &run_langevin}; }
+struct langevin_method {
+  static method_definition definition() {
+    return {
+        .name = "langevin",
+        .summary = "Langevin dynamics at t_end from x_start (or prior draws at t_start), log p by the trapezoid rule",
+        .own_keys = {
+            key("langevin",
+                object_node("langevin: unadjusted Langevin moves x' = x + a s + sqrt(2a) z at the fixed time t_end.",
+                            {key("steps", integer_node("Number of moves.").at_least(0).at_most(1e9).def(1000)),
+                             key("step_size", number_node("Step size a.").above(0).def(1e-3))}))}};
+  }
+  static run_output run(const run_context& ctx) { return run_langevin(ctx); }
+};
 
 }  // namespace dlogp::runner::methods

@@ -12,17 +12,23 @@ namespace dlogp::runner::methods {
 
 inline run_output run_mode_tracking(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(ctx);
-  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
-  const mode_tracking dyn(*s.model, s.process, s.t_start);  // the anchor time is t_start
-  auto r = with_ode_scheme(s.solver.scheme, [&](auto scheme) {
-    return integrate(dyn, scheme, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
+  return sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
+    const mode_tracking dyn(*s.model, s.process, s.t_start);  // the anchor time is t_start
+    return with_ode_scheme(s.solver.scheme, [&](auto scheme) {
+      return integrate(dyn, scheme, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
+    });
   });
-  return finish_sampling(ctx, std::move(X0), std::move(r));
 }
 
-inline method_entry mode_tracking_method() {
-  return {"mode-tracking", scheme_names(ode_scheme_list{}), &run_mode_tracking};
-}
+struct mode_tracking_method {
+  static method_definition definition() {
+    return {.name = "mode-tracking",
+            .summary = "the mode of p(x_s | x_t), x_t = x_start at t = t_start, followed down to t_end",
+            .schemes = scheme_names(ode_scheme_list{}),
+            .shared_keys = {"solver"},
+            .needs = {model_capability::grad_laplacian}};
+  }
+  static run_output run(const run_context& ctx) { return run_mode_tracking(ctx); }
+};
 
 }  // namespace dlogp::runner::methods

@@ -23,13 +23,12 @@
 // noise (measured: DSM / ISM biased by -0.45 on GMM2, 4 standard errors over 6 seeds).
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <dlogp/analysis/score_matching.hpp>
-#include <dlogp/config.hpp>
-#include <dlogp/core/threads.hpp>
+#include <dlogp/core/parallel_chunks.hpp>
 
 #include "../output.hpp"
 #include "common.hpp"
@@ -141,29 +140,15 @@ inline run_output run_objective(const run_context& ctx) {
 
   // est[q][j]: objective q (the ELBO last) at point j.
   std::vector<std::vector<sm_estimate>> est(n_obj, std::vector<sm_estimate>(std::size_t(N)));
-  std::exception_ptr failure;
-#if DLOGP_HAS_OPENMP
-  const int nt = threads_for_chunks(ctx.threads, omp_get_max_threads(), N);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-#endif
-  for (long j = 0; j < N; ++j) {
-    try {
-      score_matching_options oj = o;
-      oj.first_id = objective_first_id + (ctx.first_id() + std::uint64_t(j)) * std::uint64_t(o.samples);
-      const matrix<double> P = X0.col(j);
-      for (std::size_t q = 0; q < names.size(); ++q)
-        est[q][std::size_t(j)] =
-            score_matching(detail::sm_objective_from_name(names[q]), *s.model, s.process, P, oj);
-      if (elbo) est[names.size()][std::size_t(j)] = score_matching_elbo(*s.model, s.process, P, oj);
-    } catch (...) {
-#if DLOGP_HAS_OPENMP
-#pragma omp critical(dlogp_runner_objective_failure)
-#endif
-      if (!failure) failure = std::current_exception();
-    }
+  dlogp::detail::for_each_chunk(N, 1, ctx.threads, [&](long, long j, long) {
+    score_matching_options oj = o;
+    oj.first_id = objective_first_id + (ctx.first_id() + std::uint64_t(j)) * std::uint64_t(o.samples);
+    const matrix<double> P = X0.col(j);
+    for (std::size_t q = 0; q < names.size(); ++q)
+      est[q][std::size_t(j)] = score_matching(detail::sm_objective_from_name(names[q]), *s.model, s.process, P, oj);
+    if (elbo) est[names.size()][std::size_t(j)] = score_matching_elbo(*s.model, s.process, P, oj);
     if (ctx.progress) ctx.progress->update(j, 0, 1, 1.0, true);
-  }
-  if (failure) std::rethrow_exception(failure);
+  });
 
   run_output out;
   out.logp = vector<double>::Constant(N, no_value);
@@ -193,6 +178,76 @@ inline run_output run_objective(const run_context& ctx) {
   return out;
 }
 
-inline method_entry objective_method() { return {"objective", {}, &run_objective}; }
+/// The points' time t_data precedes the range [t_start, t_end]; DSM needs t_start > t_data;
+/// log-SNR time sampling needs a finite log-SNR at both ends.
+inline void check_objective(const method_check_input& in) {
+  const auto num = [](double v) { return json(v).dump(); };
+  const json& o = in.filled["objective"];
+  const double td = o.at("t_data").get<double>();
+  if (!(td <= in.t_start))
+    throw spec_error("/objective/t_data", "must be at most t_start = " + num(in.t_start) +
+                                              " (the points' time precedes the range of the objective; got " + num(td) + ")");
+  for (const auto& v : o.at("objectives"))
+    if (v == "dsm" && !(in.t_start > td))
+      throw spec_error("/t_start", "dsm needs t_start > objective.t_data = " + num(td) +
+                                       " (the kernel score blows up at t_data; use ism or ssm there)");
+  if (o.at("time_sampling") != "uniform")
+    for (const double t : {in.t_start, in.t_end})
+      if (!std::isfinite(in.process.log_snr(t)))
+        throw spec_error("/objective/time_sampling", "log-SNR time sampling needs a finite log-SNR at t = " + num(t));
+}
+
+/// The per-draw terms, on every thread at once.
+inline method_tables objective_tables(const json& f, double D, double) {
+  const double threads = std::max(1u, std::thread::hardware_concurrency());
+  const double samples = f["objective"]["samples"].get<double>();
+  return {threads * samples * (8.0 + 2.0 * D * 8.0 / 64.0), "/objective/samples"};  // terms, plus X and E per batch of 64
+}
+
+struct objective_method {
+  static method_definition definition() {
+    const auto integer = [](std::string d) { return integer_node(std::move(d)).at_least(1); };
+    return {
+        .name = "objective",
+        .dir = direction::encoding,
+        .summary = "DSM / ISM / SSM estimates (and the ELBO) of the score on given points over [t_start, t_end]",
+        .shared_keys = {"divergence"},
+        .own_keys = {key(
+            "objective",
+            object_node(
+                "objective: score-matching objectives on the points x_start (at t_data) over [t_start, t_end].",
+                {key("objectives", array_node("Which objectives to estimate.",
+                                              string_node("Objective.", {"dsm", "ism", "ssm"}, "objective"))
+                                       .non_empty()
+                                       .def(json::array({"dsm", "ism", "ssm"}))),
+                 key("weighting",
+                     string_node("lambda(t): \"likelihood\" = g^2, \"sigma2\" = sigma^2, \"constant\" = 1.",
+                                 {"likelihood", "sigma2", "constant"}, "weighting")
+                         .def("likelihood")),
+                 key("time_sampling",
+                     string_node("Times: uniform in log-SNR (importance sampling), uniform in t, or Gauss-Legendre "
+                                 "nodes in log-SNR.",
+                                 {"log-snr", "uniform", "log-snr-nodes"}, "time sampling")
+                         .def("log-snr")),
+                 key("time_nodes", integer("log-snr-nodes: number of nodes.").at_most(512).def(32)),
+                 key("samples", integer("Draws (time, noise) per point.").at_most(1e9).def(1)),
+                 key("t_data",
+                     number_node("Time of the given points; the forward kernel starts there. At most t_start.")
+                         .at_least(0)
+                         .def(0.0)),
+                 key("projections", integer("ssm: random projections per draw.").at_most(1e6).def(1)),
+                 key("projection",
+                     string_node("ssm: projection distribution.", {"rademacher", "gaussian"}, "projection")
+                         .def("rademacher")),
+                 key("variance_reduced", boolean_node("ssm: |s|^2 / 2 instead of (u.s)^2 / 2 (SSM-VR).").def(false)),
+                 key("elbo",
+                     boolean_node(
+                         "Also estimate the continuous-time ELBO (likelihood weighting, prior N(0, sigma(t_end)^2 I)).")
+                         .def(false))}))},
+        .check = &check_objective,
+        .tables = &objective_tables};
+  }
+  static run_output run(const run_context& ctx) { return run_objective(ctx); }
+};
 
 }  // namespace dlogp::runner::methods

@@ -18,8 +18,6 @@ namespace dlogp::runner::methods {
 inline run_output run_pc(const run_context& ctx) {
   const run_spec& s = ctx.spec;
   const json& k = s.filled.at("pc");
-  matrix<double> X0 = start_points(ctx);
-  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
   pc_options o;
   o.seed = s.seed;
   o.first_id = ctx.first_id();
@@ -30,16 +28,49 @@ inline run_output run_pc(const run_context& ctx) {
   o.snr_pilot = k.at("snr_pilot").get<long>();
   o.track_logp = s.track_logp;
   o.threads = ctx.threads;
-  pc_result<double> r = predictor_corrector(*s.model, s.process, X0, L0, s.t_start, s.t_end, o);
-  mark_all_done(ctx, X0.cols());
   json extra = json::object();
-  extra["corrector_step_sizes"] = r.corrector_step_sizes;
-  extra["pilot_score_evals"] = r.pilot_score_evals;
-  run_output out = finish_sampling(ctx, std::move(X0), std::move(static_cast<integration_result<double>&>(r)));
+  run_output out = sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
+    pc_result<double> r = predictor_corrector(*s.model, s.process, X0, L0, s.t_start, s.t_end, o);
+    mark_all_done(ctx, X0.cols());
+    extra["corrector_step_sizes"] = r.corrector_step_sizes;
+    extra["pilot_score_evals"] = r.pilot_score_evals;
+    return std::move(static_cast<integration_result<double>&>(r));
+  });
   out.summary_extra["pc"] = std::move(extra);
   return out;
 }
 
-inline method_entry pc_method() { return {"pc", scheme_names(sde_scheme_list{}), &run_pc}; }
+/// pc's step-size table (in the library, and again as numbers in the summary) and its pilot
+/// trajectories.
+inline method_tables pc_tables(const json& f, double D, double grid_steps) {
+  const json& pc = f["pc"];
+  double bytes = grid_steps * pc["corrector_steps"].get<double>() * (8.0 + 64.0);  // table + its JSON
+  bytes += pc["snr_pilot"].get<double>() * (4.0 * D * 8.0 + 256.0);                // pilot trajectories
+  return {bytes, "/pc/corrector_steps"};
+}
+
+struct pc_method {
+  static method_definition definition() {
+    return {
+        .name = "pc",
+        .summary = "predictor-corrector: reverse-SDE Euler-Maruyama + Langevin corrector (SNR rule), with log p",
+        .schemes = scheme_names(sde_scheme_list{}),
+        .shared_keys = {"solver"},
+        .own_keys = {key(
+            "pc",
+            object_node(
+                "pc: corrector_steps Langevin moves before each reverse-SDE Euler-Maruyama step (solver.steps, "
+                "solver.grid).",
+                {key("corrector_steps",
+                     integer_node("Langevin moves M per step (0: reverse-sde).").at_least(0).at_most(1e6).def(1)),
+                 key("snr", number_node("r of the signal-to-noise rule e = 2 a_i (r |z| / |s|)^2.").above(0).def(0.16)),
+                 key("snr_pilot", integer_node("Prior draws whose averaged norms set the step sizes.")
+                                      .at_least(1)
+                                      .at_most(1e6)
+                                      .def(64))}))},
+        .tables = &pc_tables};
+  }
+  static run_output run(const run_context& ctx) { return run_pc(ctx); }
+};
 
 }  // namespace dlogp::runner::methods

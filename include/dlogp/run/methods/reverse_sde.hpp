@@ -9,14 +9,20 @@ namespace dlogp::runner::methods {
 
 inline run_output run_reverse_sde(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  matrix<double> X0 = start_points(ctx);
-  const vector<double> L0 = s.track_logp ? high_noise_log_p(s, s.t_start, X0) : vector<double>::Zero(X0.cols());
-  const reverse_sde dyn(*s.model, s.process);
-  auto r = integrate(dyn, euler_maruyama{}, X0, L0, s.t_start, s.t_end, ctx.options(),
+  return sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
+    return integrate(reverse_sde(*s.model, s.process), euler_maruyama{}, X0, L0, s.t_start, s.t_end, ctx.options(),
                      ctx.observer(s.t_start, s.t_end));
-  return finish_sampling(ctx, std::move(X0), std::move(r));
+  });
 }
 
-inline method_entry reverse_sde_method() { return {"reverse-sde", scheme_names(sde_scheme_list{}), &run_reverse_sde}; }
+struct reverse_sde_method {
+  static method_definition definition() {
+    return {.name = "reverse-sde",
+            .summary = "augmented reverse SDE: samples with log p tracked along each path (no divergence)",
+            .schemes = scheme_names(sde_scheme_list{}),
+            .shared_keys = {"solver"}};
+  }
+  static run_output run(const run_context& ctx) { return run_reverse_sde(ctx); }
+};
 
 }  // namespace dlogp::runner::methods
