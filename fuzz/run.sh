@@ -16,7 +16,7 @@ cxx=${CXX:-clang++}
 case "$(basename "$cxx")" in clang++*) ;; *) cxx=clang++ ;; esac  # libFuzzer needs clang
 mkdir -p "$out/artifacts"
 
-flags=(-std=c++20 -g -O1 -fno-omit-frame-pointer
+flags=(-std=c++20 -gline-tables-only -O1 -fno-omit-frame-pointer
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -I"$root/include" -I/usr/include/eigen3)
 

@@ -1,6 +1,8 @@
 #pragma once
 // dlogp-run in-process for the [cli] tests: run_cli with string streams, the docs/ground-truth.md
-// mixtures as spec fragments, and the output with its one timing field blanked.
+// mixtures as spec fragments, and the output with its one timing field blanked. run_args is
+// compiled once (support/cli_run.cpp): the tests that call it then do not each compile every
+// method's integration.
 #include <regex>
 #include <sstream>
 #include <string>
@@ -16,12 +18,7 @@ struct cli_run {
   runner::json doc() const { return runner::json::parse(out); }
 };
 
-inline cli_run run_args(const std::vector<std::string>& args, const std::string& stdin_text = "") {
-  std::istringstream in(stdin_text);
-  std::ostringstream out, err;
-  const int code = runner::run_cli(args, in, out, err, false);
-  return {code, out.str(), err.str()};
-}
+cli_run run_args(const std::vector<std::string>& args, const std::string& stdin_text = "");
 
 /// Runs a spec given as text through stdin.
 inline cli_run run_spec_text(const std::string& spec, const std::vector<std::string>& extra = {}) {
