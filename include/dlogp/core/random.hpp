@@ -156,13 +156,15 @@ inline void set_counter(philox_lanes& c, int l, std::uint64_t traj, std::uint64_
   c.w3[l] = std::uint32_t(traj >> 32);
 }
 
+/// The Philox key of a seed: its low and high 32-bit halves.
+inline philox_key key_of(std::uint64_t seed) { return {std::uint32_t(seed), std::uint32_t(seed >> 32)}; }
+
 /// Draws 2 b0 .. 2 (b0 + blocks) - 1 of every trajectory ids[j], j < n, into out: trajectory j's
 /// at out + 2 blocks j, in order. The common case (even first draw and even count) where every
 /// block fills two consecutive outputs, so blocks are generated in order with no bookkeeping.
 template <class Scalar>
-void fill_normal_blocks(std::uint64_t seed, std::uint32_t purpose_bits, const std::uint64_t* ids,
+void fill_normal_blocks(philox_key key, std::uint32_t purpose_bits, const std::uint64_t* ids,
                         long n, std::uint64_t b0, long blocks, Scalar* out) {
-  const philox_key key{std::uint32_t(seed), std::uint32_t(seed >> 32)};
   philox_lanes c{};
   double z0[normal_lanes], z1[normal_lanes];
   const long total = n * blocks;
@@ -191,8 +193,7 @@ void fill_normal_blocks(std::uint64_t seed, std::uint32_t purpose_bits, const st
 template <class Scalar>
 class normal_batch {
  public:
-  normal_batch(std::uint64_t seed, std::uint32_t purpose_bits)
-      : key_{std::uint32_t(seed), std::uint32_t(seed >> 32)}, purpose_(purpose_bits) {}
+  normal_batch(philox_key key, std::uint32_t purpose_bits) : key_(key), purpose_(purpose_bits) {}
 
   /// Block b of trajectory traj; its first and second normal go to first / second (or nowhere
   /// when null). Written by the next flush(), at the latest when the batch is full.
@@ -235,16 +236,16 @@ void queue_normals(normal_batch<Scalar>& batch, std::uint64_t traj, std::uint64_
   }
 }
 
-/// Column j of the D x n column-major Z gets draws first .. first + D - 1 of (seed, ids[j],
+/// Column j of the D x n column-major Z gets draws first .. first + D - 1 of (key, ids[j],
 /// purpose): the aligned fast path when every block fills two outputs, else the queue.
 template <class Scalar>
-void fill_normal_columns(std::uint64_t seed, std::uint32_t purpose_bits, const std::uint64_t* ids,
+void fill_normal_columns(philox_key key, std::uint32_t purpose_bits, const std::uint64_t* ids,
                          long n, std::uint64_t first, long D, Scalar* Z) {
   if (first % 2 == 0 && D % 2 == 0) {
-    fill_normal_blocks(seed, purpose_bits, ids, n, first / 2, D / 2, Z);
+    fill_normal_blocks(key, purpose_bits, ids, n, first / 2, D / 2, Z);
     return;
   }
-  normal_batch<Scalar> batch(seed, purpose_bits);
+  normal_batch<Scalar> batch(key, purpose_bits);
   for (long j = 0; j < n; ++j) queue_normals(batch, ids[j], first, Z + j * D, D);
   batch.flush();
 }
@@ -257,8 +258,7 @@ void fill_normal_columns(std::uint64_t seed, std::uint32_t purpose_bits, const s
 class random_stream {
  public:
   random_stream(std::uint64_t seed, std::uint64_t trajectory, purpose p)
-      : seed_(seed),
-        key_{std::uint32_t(seed), std::uint32_t(seed >> 32)},
+      : key_(detail::key_of(seed)),
         trajectory_(trajectory),
         purpose_(std::uint32_t(p)) {}
 
@@ -277,7 +277,7 @@ class random_stream {
   /// Writes `count` normals, draws first .. first + count - 1, into out (any scalar type).
   template <class Scalar>
   void fill_normal(std::uint64_t first, Scalar* out, long count) const {
-    detail::fill_normal_columns(seed_, purpose_ << 24, &trajectory_, 1, first, count, out);
+    detail::fill_normal_columns(key_, purpose_ << 24, &trajectory_, 1, first, count, out);
   }
 
   /// Rademacher (+1 / -1 with probability 1/2) draw number n.
@@ -299,7 +299,6 @@ class random_stream {
   }
 
  private:
-  std::uint64_t seed_;
   philox_key key_;
   std::uint64_t trajectory_;
   std::uint32_t purpose_;
@@ -311,7 +310,7 @@ class random_stream {
 template <class Scalar>
 void fill_normal_columns(std::uint64_t seed, purpose p, const std::uint64_t* ids, long n,
                          std::uint64_t first, long D, Scalar* Z) {
-  detail::fill_normal_columns(seed, std::uint32_t(p) << 24, ids, n, first, D, Z);
+  detail::fill_normal_columns(detail::key_of(seed), std::uint32_t(p) << 24, ids, n, first, D, Z);
 }
 
 }  // namespace dlogp
