@@ -130,7 +130,7 @@ inline run_output run_objective(const run_context& ctx) {
   o.projection = k.at("projection") == "gaussian" ? probe_kind::gaussian : probe_kind::rademacher;
   o.variance_reduced = k.at("variance_reduced").get<bool>();
   o.divergence = s.divergence;
-  o.threads = 1;  // the points are spread over the threads below
+  o.execution.threads = 1;  // the points are spread over the threads below
   std::vector<std::string> names;
   for (const auto& v : k.at("objectives")) {
     const std::string n = v.get<std::string>();
