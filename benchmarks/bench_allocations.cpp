@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   // Allocations of a run over the first `steps` steps of the grid.
   auto count = [&](auto&& dyn, auto scheme, long steps) {
     std::vector<double> times(grid.begin(), grid.begin() + steps + 1);
-    const integrate_options opt{.seed = 3, .times = times, .batch_size = bs, .threads = 1};
+    const integrate_options opt{.seed = 3, .grid = {.times = times},
+                                .execution = {.batch_size = bs, .threads = 1}};
     const long before = g_allocations.load();
     const auto r = integrate(dyn, scheme, X0, L0, times.front(), times.back(), opt);
     const long used = g_allocations.load() - before;
@@ -76,9 +77,10 @@ int main(int argc, char** argv) {
     model.sample(p.t_min(), 2, 0, Xd);
     const vector<double> Ld = vector<double>::Zero(16);
     const pf_ode ode(model, p);
-    integrate(ode, dopri5{}, Xd, Ld, p.t_min(), p.t_max(), {.threads = 1});  // warm-up
+    const integrate_options serial{.execution = {.threads = 1}};
+    integrate(ode, dopri5{}, Xd, Ld, p.t_min(), p.t_max(), serial);  // warm-up
     const long before = g_allocations.load();
-    const auto r = integrate(ode, dopri5{}, Xd, Ld, p.t_min(), p.t_max(), {.threads = 1});
+    const auto r = integrate(ode, dopri5{}, Xd, Ld, p.t_min(), p.t_max(), serial);
     const long used = g_allocations.load() - before;
     long steps = 0;
     for (const auto& s : r.stats) steps += s.steps;

@@ -108,7 +108,7 @@ bench::json encode(const model_t& m, const bench::args& a) {
   for (long k = 0; k < reps; ++k) {
     const double t0 = bench::cpu_now();
     r = integrate(ode, dopri5{}, X0, L0, p.t_min(), p.t_max(),
-                  {.rtol = rtol, .atol = atol, .threads = 1});
+                  {.tolerance = {.rtol = rtol, .atol = atol}, .execution = {.threads = 1}});
     secs.push_back(bench::cpu_now() - t0);
   }
   if (!r.all_ok()) throw std::runtime_error("an encoding failed");

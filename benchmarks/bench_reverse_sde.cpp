@@ -83,8 +83,9 @@ int main(int argc, char** argv) {
   const std::string dump = a.str("dump", "");
   for (long r = 0; r < reps; ++r) {
     for (std::size_t c = 0; c < configs.size(); ++c) {
-      integrate_options opt{.seed = 7, .times = grid, .track_logp = configs[c].track,
-                            .batch_size = configs[c].batch, .threads = configs[c].threads};
+      integrate_options opt{.seed = 7, .grid = {.times = grid}, .track_logp = configs[c].track,
+                            .execution = {.batch_size = configs[c].batch,
+                                          .threads = configs[c].threads}};
       const double t0 = bench::now(), c0 = bench::cpu_now();
       const auto res = integrate(dyn, euler_maruyama{}, X0, L0, grid.front(), grid.back(), opt);
       times[c].push_back(bench::now() - t0);

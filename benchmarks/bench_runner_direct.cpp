@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
                           dlogp::divergence_options{.kind = dlogp::divergence_kind::hutchinson, .probes = probes});
   dlogp::integrate_options o;
   o.seed = seed;
-  o.steps = steps;
+  o.grid.steps = steps;
   const auto r = dlogp::integrate(dyn, dlogp::rk4{}, X, L, T, t_min, o);
   double sum = 0;
   for (long j = 0; j < n; ++j) sum += r.log_p(j);

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   vector<double> L;
   prior_log_density(p, p.t_max(), X, L);
   const reverse_sde dyn(model, p);
-  integrate_options opt{.seed = seed, .steps = steps, .threads = threads};
+  integrate_options opt{.seed = seed, .grid = {.steps = steps}, .execution = {.threads = threads}};
 
   const double t0 = bench::now();
   bool ok = true;

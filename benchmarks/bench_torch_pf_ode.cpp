@@ -94,7 +94,7 @@ bench::json pf_ode_run(const bench::args& a) {
     tm.seconds = 0;
     const double w0 = bench::now(), c0 = bench::cpu_now();
     r = integrate(ode, rk4{}, X0, L0, p.t_min(), p.t_max(),
-                  {.steps = steps, .batch_size = N, .threads = 1});
+                  {.grid = {.steps = steps}, .execution = {.batch_size = N, .threads = 1}});
     cpu.push_back(bench::cpu_now() - c0);
     wall.push_back(bench::now() - w0);
     model_share.push_back(tm.seconds / wall.back());

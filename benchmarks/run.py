@@ -1257,8 +1257,8 @@ loop pays Python's cost once per operator: per rate evaluation one forward and D
 run); dlogp makes 200 calls to `score_and_laplacian`, which loops over the reverse passes in
 C++. That per-operator overhead is the whole D = 8 difference (about 60 ms of 0.5 s); the
 rest is the same arithmetic. What a runner can do about per-call costs: larger batches per
-call (`integrate_options::batch_size` = all trajectories: per-call costs are per batch,
-products grow with N), fewer calls per step (Hutchinson: 1 + K passes instead of 1 + D;
+call (`integrate_options::execution.batch_size` = all trajectories: per-call costs are per
+batch, products grow with N), fewer calls per step (Hutchinson: 1 + K passes instead of 1 + D;
 a fixed-step scheme instead of dopri5's rejected steps), and a libtorch built with an
 optimised BLAS, which shrinks the products and so makes the per-call overhead a larger share.
 `torch.jit.freeze` + `optimize_for_inference` bring nothing here (the same per-call cost at

@@ -13,7 +13,7 @@ int main() {
   vector<double> log_p(4), exact(4);
   prior_log_density(process, process.t_max(), x, log_p);  // log N(x_T; 0, sigma_T^2 I)
   const auto r = integrate(reverse_sde(model, process), euler_maruyama{}, x, log_p,
-                           process.t_max(), process.t_min(), {.seed = 1, .steps = 2000});
+                           process.t_max(), process.t_min(), {.seed = 1, .grid = {.steps = 2000}});
   model.log_density(process.t_min(), r.x, exact);
   for (long j = 0; j < r.x.cols(); ++j)
     std::printf("x = (%+.3f, %+.3f)  tracked log p = %7.3f  exact = %7.3f\n", r.x(0, j),

@@ -15,7 +15,8 @@ int main() {
   data << -2.0, 2.1, 0.0, 0.5, 4.0,  //
       0.1, 0.9, -2.0, 0.5, 4.0;
   const auto r = integrate(pf_ode(model, process), dopri5{}, data, vector<double>::Zero(5),
-                           process.t_min(), process.t_max(), {.rtol = 1e-8, .atol = 1e-10});
+                           process.t_min(), process.t_max(),
+                           {.tolerance = {.rtol = 1e-8, .atol = 1e-10}});
   vector<double> log_p_T(5), exact(5);
   // The usual N(0, sigma_T^2 I) prior; the small gap to the exact value below is its error.
   prior_log_density(process, process.t_max(), r.x, log_p_T);

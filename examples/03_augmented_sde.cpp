@@ -18,7 +18,8 @@ int main() {
   model.log_density(process.t_max(), x_T, log_p_T);
   for (long steps : {250L, 1000L, 4000L}) {
     const auto r = integrate(reverse_sde(model, process), euler_maruyama{}, x_T, log_p_T,
-                             process.t_max(), process.t_min(), {.seed = 3, .steps = steps});
+                             process.t_max(), process.t_min(),
+                             {.seed = 3, .grid = {.steps = steps}});
     model.log_density(process.t_min(), r.x, exact);
     const vector<double> err = r.log_p - exact;
     std::printf("%5ld steps: RMS error %.3f, mean error %+.4f, %ld score calls per path\n", steps,

@@ -18,7 +18,7 @@ int main() {
     x_t << x;
     vector<double> l_t(1);
     model.log_density(t, x_t, l_t);
-    const integrate_options opt{.steps = 2000};
+    const integrate_options opt{.grid = {.steps = 2000}};
     const auto mt = integrate(mode_tracking(model, process, t), rk4{}, x_t, l_t, t, 0.0, opt);
     const auto hd = integrate(hd_ode(model, process), rk4{}, x_t, l_t, t, 0.0, opt);
     const auto pf = integrate(pf_ode(model, process), rk4{}, x_t, l_t, t, 0.0, opt);

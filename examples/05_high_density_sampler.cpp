@@ -17,8 +17,8 @@ int main() {
   const long n = 500;
   for (double threshold : {process.t_min(), 0.1, 0.3, 0.6, process.t_max()}) {
     high_density_options opt{.threshold = threshold,
-                             .first = {.scheme = "heun", .steps = 200},
-                             .second = {.scheme = "heun", .steps = 200},
+                             .first = {.scheme = "heun", .grid = {.steps = 200}},
+                             .second = {.scheme = "heun", .grid = {.steps = 200}},
                              .seed = 5};
     const auto r = sample_high_density(model, process, n, opt);
     vector<double> exact(n);

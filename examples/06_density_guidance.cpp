@@ -21,7 +21,7 @@ int main() {
   model.log_density(edm.t_max(), x_T, log_p_T);
   for (double q : {0.3, 0.5, 0.6, 0.7}) {  // 0.7 is near infeasible at D = 256
     const auto r = integrate(dg_ode(model, edm, {.q = q}), heun{}, x_T, log_p_T, edm.t_max(),
-                             edm.t_min(), {.steps = 128, .grid = grid_kind::edm_rho});
+                             edm.t_min(), {.grid = {.steps = 128, .spacing = grid_kind::edm_rho}});
     model.log_density(edm.t_min(), r.x, exact);
     const double predicted =
         std::sqrt(2.0 * D) * normal_quantile(q) * std::log(edm.t_max() / edm.t_min());

@@ -14,7 +14,7 @@ int main() {
   matrix<double> x_T(2, 3);
   x_T << 15.0, -3.0, 0.5, -7.0, 22.0, 0.5;
   const auto sa = score_alignment(model, edm, rk4{}, x_T, 20.0, 0.05,
-                                  {.steps = 3000, .grid = grid_kind::log_snr});
+                                  {.grid = {.steps = 3000, .spacing = grid_kind::log_snr}});
   for (long j = 0; j < 3; ++j)
     std::printf("x_T = (%+5.1f, %+5.1f): SA = %.6f (check %.6f), d/dc log p_0 = %+.5f\n",
                 x_T(0, j), x_T(1, j), sa.alignment(j), sa.check(j),

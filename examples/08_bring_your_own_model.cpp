@@ -30,7 +30,8 @@ int main() {
               divergence_estimator<gaussian_score>(model, {}).description().c_str());
   for (auto kind : {divergence_kind::exact, divergence_kind::hutchinson}) {
     const auto r = integrate(pf_ode(model, p, {.kind = kind, .probes = 8}), dopri5{}, x,
-                             vector<double>::Zero(2), p.t_min(), p.t_max(), {.rtol = 1e-8});
+                             vector<double>::Zero(2), p.t_min(), p.t_max(),
+                             {.tolerance = {.rtol = 1e-8}});
     vector<double> log_p_T(2);
     prior_log_density(p, p.t_max(), r.x, log_p_T);
     for (long j = 0; j < 2; ++j) {

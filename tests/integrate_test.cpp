@@ -67,10 +67,11 @@ TEST_CASE("integrate: results are bit-identical across batch sizes and threads",
   for (int threads : {1, 2}) {
     for (long bs : {1L, 7L, 64L}) {
       INFO("threads " << threads << " batch " << bs);
-      const integrate_options base{.seed = 3, .steps = 40, .batch_size = 64, .threads = 1};
+      const integrate_options base{.seed = 3, .grid = {.steps = 40},
+                                   .execution = {.batch_size = 64, .threads = 1}};
       integrate_options o = base;
-      o.batch_size = bs;
-      o.threads = threads;
+      o.execution.batch_size = bs;
+      o.execution.threads = threads;
       same(run_batches<euler_maruyama>(reverse_sde(m, p), X, L, 1.0, p.t_min(), base),
            run_batches<euler_maruyama>(reverse_sde(m, p), X, L, 1.0, p.t_min(), o));
       same(run_batches<heun>(pf_ode(m, p, hutch), X, L, 1.0, p.t_min(), base),
@@ -89,11 +90,11 @@ TEST_CASE("integrate: a trajectory run alone equals the same trajectory in a bat
   m.sample(1.0, 2, 0, X);
   const vector<double> L = test::exact_log_p(m, 1.0, X);
   const auto all = integrate(reverse_sde(m, p), euler_maruyama{}, X, L, 1.0, p.t_min(),
-                             {.seed = 8, .steps = 30});
+                             {.seed = 8, .grid = {.steps = 30}});
   // Trajectory 6 alone: same id, so the same Brownian increments.
   const auto one = integrate(reverse_sde(m, p), euler_maruyama{}, matrix<double>(X.col(6)),
                              vector<double>(L.segment(6, 1)), 1.0, p.t_min(),
-                             {.seed = 8, .steps = 30, .first_id = 6});
+                             {.seed = 8, .grid = {.steps = 30}, .first_id = 6});
   CHECK(one.x(0, 0) == all.x(0, 6));
   CHECK(one.log_p(0) == all.log_p(6));
 }
@@ -107,7 +108,7 @@ TEST_CASE("integrate: a non-finite score marks only its own trajectories", "[uni
   const vector<double> L = vector<double>::Zero(4);
   for (int which = 0; which < 2; ++which) {
     const auto r = which == 0
-                       ? integrate(pf_ode(m, p), heun{}, X, L, 1.0, 0.5, {.steps = 10})
+                       ? integrate(pf_ode(m, p), heun{}, X, L, 1.0, 0.5, {.grid = {.steps = 10}})
                        : integrate(pf_ode(m, p), dopri5{}, X, L, 1.0, 0.5, {});
     CHECK(r.stats[0].status == status::ok);
     CHECK(r.stats[1].status == status::non_finite);
@@ -126,7 +127,7 @@ TEST_CASE("integrate: dopri5 reports max_steps with its partial state", "[unit]"
   matrix<double> X(2, 3);
   m.sample(1.0, 1, 0, X);
   const auto r = integrate(pf_ode(m, p), dopri5{}, X, vector<double>::Zero(3), 1.0, p.t_min(),
-                           {.rtol = 1e-12, .atol = 1e-14, .max_steps = 5});
+                           {.tolerance = {.rtol = 1e-12, .atol = 1e-14, .max_steps = 5}});
   for (const auto& s : r.stats) {
     CHECK(s.status == status::max_steps);
     CHECK(s.steps == 5);
@@ -141,7 +142,7 @@ TEST_CASE("integrate: dopri5 meets its tolerance on a linear ODE", "[unit]") {
   matrix<double> X = matrix<double>::Constant(1, 1, 1.0);
   for (double rtol : {1e-4, 1e-7, 1e-10}) {
     const auto r = integrate(dyn, dopri5{}, X, vector<double>::Zero(1), 0.0, 1.0,
-                             {.rtol = rtol, .atol = rtol * 1e-3});
+                             {.tolerance = {.rtol = rtol, .atol = rtol * 1e-3}});
     // Global error of a well-conditioned, decaying problem stays within a small multiple
     // of the local tolerance.
     CHECK(std::abs(r.x(0, 0) - std::exp(-3.0)) <= 10 * rtol * std::exp(-3.0) + 10 * rtol * 1e-3);
@@ -158,7 +159,7 @@ TEST_CASE("integrate: observers see every step of every trajectory", "[unit]") {
   m.sample(1.0, 1, 0, X);
   std::vector<long> seen(5, 0);
   const auto r = integrate(pf_ode(m, p), rk4{}, X, vector<double>::Zero(5), 1.0, p.t_min(),
-                           {.steps = 12, .batch_size = 2, .threads = 1},
+                           {.grid = {.steps = 12}, .execution = {.batch_size = 2, .threads = 1}},
                            [&](const step_view<double>& v) {
                              for (long j = 0; j < v.X.cols(); ++j) ++seen[v.first_column + j];
                            });
@@ -176,7 +177,7 @@ TEST_CASE("integrate: invalid runs are rejected with stable ids", "[unit]") {
                     Catch::Contains("[dlogp.invalid_argument] integrate: t_start equals t_end"));
   CHECK_THROWS_WITH(integrate(pf_ode(m, p), heun{}, X, L, 2.0, 0.5, {}),
                     Catch::Contains("outside the process range"));
-  CHECK_THROWS_WITH(integrate(pf_ode(m, p), heun{}, X, L, 1.0, 0.5, {.steps = 0}),
+  CHECK_THROWS_WITH(integrate(pf_ode(m, p), heun{}, X, L, 1.0, 0.5, {.grid = {.steps = 0}}),
                     Catch::Contains("steps must be >= 1"));
   CHECK_THROWS_WITH(integrate(pf_ode(m, p), heun{}, matrix<double>(2, 2), L, 1.0, 0.5, {}),
                     Catch::Contains("[dlogp.dimension_mismatch]"));

@@ -66,8 +66,8 @@ void check_ok(const dlogp::integration_result<S>& r, const char* what) {
 }
 
 dlogp::integrate_options ode_options(std::uint64_t first_id, long steps = ode_steps) {
-  return {.seed = seed, .steps = steps, .grid = dlogp::grid_kind::log_snr, .batch_size = 16,
-          .first_id = first_id};
+  return {.seed = seed, .grid = {.steps = steps, .spacing = dlogp::grid_kind::log_snr},
+          .first_id = first_id, .execution = {.batch_size = 16}};
 }
 
 /// log p_0(x_0) by PF-ODE encoding: log p_T(x_T) minus the integrated rate from t_min to T.
@@ -221,8 +221,9 @@ int main(int argc, char** argv) {
   t0 = std::chrono::steady_clock::now();
   dlogp::reverse_sde rsde(model, proc);
   auto sde = dlogp::integrate(rsde, dlogp::euler_maruyama{}, XT, lpT, proc.t_max(), proc.t_min(),
-                              {.seed = seed, .steps = sde_steps, .grid = dlogp::grid_kind::log_snr,
-                               .batch_size = 16, .first_id = samp_id});
+                              {.seed = seed,
+                               .grid = {.steps = sde_steps, .spacing = dlogp::grid_kind::log_snr},
+                               .first_id = samp_id, .execution = {.batch_size = 16}});
   check_ok(sde, "reverse sde");
   const vec sde_enc = encode(model, sde.x, hutchinson(probes_samples), samp_id);
   keep("sde", sde.x);
@@ -237,8 +238,9 @@ int main(int argc, char** argv) {
   for (long k = 0; k < K; ++k) X_rep.middleCols(k * n_samp, n_samp) = sde.x;
   dlogp::forward_sde fsde(model, proc, hutchinson(1));
   auto fwd = dlogp::integrate(fsde, dlogp::euler_maruyama{}, X_rep, vec::Zero(n_samp * K), proc.t_min(), proc.t_max(),
-                              {.seed = seed + 1, .steps = sde_steps, .grid = dlogp::grid_kind::log_snr,
-                               .batch_size = 16, .first_id = 2000000});
+                              {.seed = seed + 1,
+                               .grid = {.steps = sde_steps, .spacing = dlogp::grid_kind::log_snr},
+                               .first_id = 2000000, .execution = {.batch_size = 16}});
   check_ok(fwd, "forward sde");
   vec prior_fwd;
   dlogp::prior_log_density(proc, proc.t_max(), fwd.x, prior_fwd);

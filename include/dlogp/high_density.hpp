@@ -40,13 +40,8 @@ inline constexpr std::string_view to_string(first_phase_kind k) {
 /// reverse-SDE phase ignores it (Euler-Maruyama).
 struct phase_options {
   std::string scheme = heun::name;
-  long steps = 500;                     ///< fixed-step schemes
-  grid_kind grid = grid_kind::uniform;  ///< fixed-step schemes
-  std::vector<double> times{};          ///< explicit grid from the phase's start to its end
-  double rtol = 1e-6;                   ///< dopri5
-  double atol = 1e-9;                   ///< dopri5
-  long max_steps = 100000;              ///< dopri5
-  double initial_step = 0;              ///< dopri5
+  time_grid_options grid{.steps = 500};  ///< fixed-step schemes; times span the phase
+  step_tolerance tolerance{};            ///< adaptive schemes (dopri5)
 };
 
 struct high_density_options {
@@ -59,9 +54,8 @@ struct high_density_options {
   double t_end = std::numeric_limits<double>::quiet_NaN();    ///< default: process t_min
   std::uint64_t seed = 0;  ///< prior, Brownian increments and Hutchinson probes
   bool track_logp = true;
-  long batch_size = 64;
-  int threads = 0;
-  std::uint64_t first_id = 0;  ///< trajectory id of column 0
+  std::uint64_t first_id = 0;     ///< trajectory id of column 0
+  execution_options execution{};  ///< never changes results
 };
 
 namespace detail {
@@ -69,20 +63,12 @@ namespace detail {
 inline integrate_options phase_integrate_options(const high_density_options& o,
                                                  const phase_options& ph,
                                                  std::uint64_t first_id) {
-  integrate_options r;
-  r.seed = o.seed;
-  r.steps = ph.steps;
-  r.grid = ph.grid;
-  r.times = ph.times;
-  r.rtol = ph.rtol;
-  r.atol = ph.atol;
-  r.max_steps = ph.max_steps;
-  r.initial_step = ph.initial_step;
-  r.track_logp = o.track_logp;
-  r.batch_size = o.batch_size;
-  r.threads = o.threads;
-  r.first_id = first_id;
-  return r;
+  return {.seed = o.seed,
+          .grid = ph.grid,
+          .tolerance = ph.tolerance,
+          .track_logp = o.track_logp,
+          .first_id = first_id,
+          .execution = o.execution};
 }
 
 template <class Dyn, class S>

@@ -2,8 +2,8 @@
 // The driver: loops, observers, statistics and per-trajectory status. Dynamics own the
 // mathematics (dynamics/), schemes own one step (scheme/), this file owns everything else.
 //
-// Trajectories are processed in chunks of `batch_size` columns, each chunk independently
-// (OpenMP over chunks when enabled). Noise and probes are keyed by trajectory id, and every
+// Trajectories are processed in chunks of `execution.batch_size` columns, each chunk
+// independently (OpenMP over chunks when enabled). Noise and probes are keyed by trajectory id, and every
 // per-column computation is independent of the column's neighbours, so results are bit-identical
 // whatever the batch size, the thread count or the order of the trajectories.
 #include <algorithm>
@@ -31,19 +31,12 @@ namespace dlogp {
 
 struct integrate_options {
   std::uint64_t seed = 0;
-  long steps = 1000;                    ///< fixed-step schemes: number of steps (<= max_grid_steps)
-  grid_kind grid = grid_kind::uniform;  ///< fixed-step schemes: spacing of the steps
-  std::vector<double> times{};          ///< explicit grid (overrides steps and grid): finite,
-                                        ///< strictly monotone from t_start to t_end
-  double rtol = 1e-6;                   ///< dopri5
-  double atol = 1e-9;                   ///< dopri5
-  long max_steps = 100000;              ///< dopri5: attempted steps per trajectory
-  double initial_step = 0;              ///< dopri5: |h0| (finite); 0 picks one automatically
-  bool track_logp = true;               ///< false: x only (log p left as given)
-  long batch_size = 64;                 ///< trajectories per work unit (never changes results)
-  int threads = 0;                      ///< 0: OpenMP's default, 1: serial (core/threads.hpp)
-  std::uint64_t first_id = 0;           ///< trajectory id of column 0
-  std::uint64_t noise_offset = 0;       ///< Brownian draws start at this step (continue a run)
+  time_grid_options grid{};        ///< fixed-step schemes
+  step_tolerance tolerance{};      ///< adaptive schemes (dopri5)
+  bool track_logp = true;          ///< false: x only (log p left as given)
+  std::uint64_t first_id = 0;      ///< trajectory id of column 0
+  std::uint64_t noise_offset = 0;  ///< Brownian draws start at this step (continue a run)
+  execution_options execution{};   ///< never changes results
 };
 
 /// What an observer sees: a chunk of trajectories after a step (step 0 = the start state).
@@ -110,22 +103,18 @@ void validate_run(const Dyn& dyn, long rows, long cols, long logp_size, double t
     require(t >= lo && t <= hi, "integrate: time " + std::to_string(t) +
                                     " outside the process range [" + std::to_string(p.t_min()) +
                                     ", " + std::to_string(p.t_max()) + "]");
-  require(opt.batch_size >= 1,
-          "integrate: batch_size must be >= 1 (" + std::to_string(opt.batch_size) + ")");
-  require(opt.threads >= 0,
-          "integrate: threads must be >= 0 (" + std::to_string(opt.threads) + ")");
+  require_execution_options("integrate", opt.execution);
   if constexpr (Scheme::adaptive) {
-    require(opt.rtol > 0 && opt.atol >= 0 && std::isfinite(opt.rtol) && std::isfinite(opt.atol),
-            "integrate: need rtol > 0 and atol >= 0, both finite (rtol = " + number(opt.rtol) +
-                ", atol = " + number(opt.atol) + ")");
-    require(opt.max_steps >= 1,
-            "integrate: max_steps must be >= 1 (" + std::to_string(opt.max_steps) + ")");
-    require(std::isfinite(opt.initial_step) && opt.initial_step >= 0,
-            "integrate: initial_step must be finite and >= 0 (" + number(opt.initial_step) + ")");
-  } else if (!opt.times.empty()) {
-    require_explicit_times("integrate", opt.times, t_start, t_end);
+    const step_tolerance& tol = opt.tolerance;
+    require(tol.rtol > 0 && tol.atol >= 0 && std::isfinite(tol.rtol) && std::isfinite(tol.atol),
+            "integrate: need rtol > 0 and atol >= 0, both finite (rtol = " + number(tol.rtol) +
+                ", atol = " + number(tol.atol) + ")");
+    require(tol.max_steps >= 1,
+            "integrate: max_steps must be >= 1 (" + std::to_string(tol.max_steps) + ")");
+    require(std::isfinite(tol.initial_step) && tol.initial_step >= 0,
+            "integrate: initial_step must be finite and >= 0 (" + number(tol.initial_step) + ")");
   } else {
-    require_grid_steps("integrate", opt.steps);
+    require_time_grid("integrate", opt.grid, t_start, t_end);
   }
 }
 
@@ -228,7 +217,7 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
   const long D = X.rows();
   const double dir = t_end > t_start ? 1.0 : -1.0;
   const double span = std::abs(t_end - t_start);
-  const step_size_controller control{opt.rtol, opt.atol, Scheme::order};
+  const step_size_controller control{opt.tolerance, Scheme::order};
   stepper_type stepper;
   matrix<S> x(D, 1), x1(D, 1), f1(D, 1);
   vector<S> l(1), dl1(1);
@@ -257,7 +246,7 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
     // Initial step: the user's, else the controller's from the rate at the start and at one
     // probe. The extra evaluation pays for itself: without it most first attempts were
     // rejected (6 evaluations each; benchmarks/RESULTS.md, item 4).
-    double h = opt.initial_step;
+    double h = opt.tolerance.initial_step;
     if (h <= 0) {
       if (!model_call([&] { return stepper.prepare(dyn, ctx, t, x, l); })) {
         st.t_reached = t;
@@ -283,7 +272,7 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
     while (true) {
       const double remaining = std::abs(t_end - t);
       if (remaining <= 0) break;
-      if (st.steps >= opt.max_steps) {
+      if (st.steps >= opt.tolerance.max_steps) {
         st.status = status::max_steps;
         break;
       }
@@ -370,15 +359,13 @@ integration_result<S> integrate(const Dyn& dynamics, Scheme,
   return detail::translating_bad_alloc("integrate", [&] {
     std::vector<double> times;
     if constexpr (!Scheme::adaptive)
-      times = !opt.times.empty() ? opt.times
-                                 : make_time_grid(dynamics.process(), opt.grid, t_start, t_end,
-                                                  opt.steps);
+      times = make_time_grid(dynamics.process(), opt.grid, t_start, t_end);
 
     const long N = x_start.cols();
     integration_result<S> result{std::move(x_start), std::move(log_p_start),
                                   std::vector<trajectory_stats>(std::size_t(N))};
 
-    detail::for_each_chunk(N, opt.batch_size, opt.threads, [&](long, long j0, long n) {
+    detail::for_each_chunk(N, opt.execution, [&](long, long j0, long n) {
         Dyn dyn = dynamics;  // each chunk owns its workspaces
         matrix<S> X = result.x.middleCols(j0, n);
         vector<S> L = result.log_p.segment(j0, n);

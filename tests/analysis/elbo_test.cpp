@@ -55,7 +55,8 @@ struct s4_problem {
     auto prior = [&](const matrix<double>& X, vector<double>& out) {
       data.log_density(p.t_max(), X, out);  // pi = p_T exactly
     };
-    return elbo(model, p, point, paths, t0, p.t_max(), prior, {.seed = seed, .steps = steps});
+    return elbo(model, p, point, paths, t0, p.t_max(), prior,
+                {.seed = seed, .grid = {.steps = steps}});
   }
 };
 
@@ -85,7 +86,7 @@ TEST_CASE("elbo: forward ELBO gap matches the prediction (docs/ground-truth.md S
   const double lq = s.q.log_q(t0, x0), gap = lq - e.mean;
   const auto em = em_expected(s.p, s.q, steps);
   const auto pg = predicted_elbo_gap(s.model, s.q, s.p, s.point, 1000, t0, 1.0,
-                                     {.seed = 62, .steps = steps});
+                                     {.seed = 62, .grid = {.steps = steps}});
   INFO("ELBO " << e.mean << " +- " << e.standard_error << ", gap " << gap << " (EM expectation "
                << em.gap << ", continuous 0.5198, S4 measured 0.545); predicted gap "
                << pg.estimate[0].mean << " +- " << pg.estimate[0].standard_error
@@ -119,7 +120,7 @@ TEST_CASE("elbo: with the exact score every path gives log p(x_0)", "[statistica
   // standing in for p_T (they differ by 1e-5 in variance here).
   const s4_problem s;
   const matrix<double> pts = (matrix<double>(1, 2) << 0.8, -0.3).finished();
-  const auto r = elbo(s.data, s.p, pts, 1000, t0, 1.0, {.seed = 7, .steps = 2000});
+  const auto r = elbo(s.data, s.p, pts, 1000, t0, 1.0, {.seed = 7, .grid = {.steps = 2000}});
   REQUIRE(r.estimate.size() == 2);
   const vector<double> lp = test::exact_log_p(s.data, t0, pts);
   for (long m = 0; m < 2; ++m) {

@@ -96,8 +96,8 @@ TEST_CASE("prior_guidance: a larger latent norm lowers log p_0 (score alignment)
   const auto m = gaussian_mixture<double, edm_process>::isotropic(p, {1.0}, matrix<double>::Zero(D, 1), {0.7});
   matrix<double> X(D, 3);
   sample_prior(p, 80.0, 9, 0, X);
-  const integrate_options opt{.steps = 256, .grid = grid_kind::edm_rho};
-  const integrate_options half{.steps = 128, .grid = grid_kind::edm_rho};
+  const integrate_options opt{.grid = {.steps = 256, .spacing = grid_kind::edm_rho}};
+  const integrate_options half{.grid = {.steps = 128, .spacing = grid_kind::edm_rho}};
   double previous = std::numeric_limits<double>::infinity();
   for (double qn : {0.1, 0.5, 0.9}) {
     const auto r = prior_guidance(m, p, heun{}, X, qn, 80.0, 0.002, opt);

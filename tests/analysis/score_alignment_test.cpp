@@ -44,7 +44,7 @@ TEST_CASE("score_alignment: w matches <s, v> at the end (docs/ground-truth.md T5
   X << 15.0, -3.0, 0.5, -7.0, 22.0, 0.5;
   // RK4 from 20 to 0.05, 3000 geometric steps.
   const auto r = score_alignment(m, p, rk4{}, X, 20.0, 0.05,
-                                 {.steps = 3000, .grid = grid_kind::log_snr});
+                                 {.grid = {.steps = 3000, .spacing = grid_kind::log_snr}});
   REQUIRE(r.all_ok());
   for (long j = 0; j < 3; ++j) {
     INFO("x_T = " << X.col(j).transpose() << " SA " << r.alignment(j) << " check "
@@ -58,7 +58,7 @@ TEST_CASE("score_alignment: w matches <s, v> at the end (docs/ground-truth.md T5
   // O(eps^(2/3)) difference error integrated over the run.
   const laplacian_only lo{&m};
   const auto q = score_alignment(lo, p, rk4{}, X, 20.0, 0.05,
-                                 {.steps = 3000, .grid = grid_kind::log_snr});
+                                 {.grid = {.steps = 3000, .spacing = grid_kind::log_snr}});
   REQUIRE(q.all_ok());
   CHECK((q.alignment - r.alignment).cwiseAbs().maxCoeff() <=
         1e-6 * r.alignment.cwiseAbs().maxCoeff());
@@ -78,7 +78,7 @@ TEST_CASE("score_alignment: Gaussian data gives SA = |s_T(x_T)|^2", "[ground-tru
   matrix<double> S(3, 4);
   m.score(20.0, X, S);
   const auto r = score_alignment(m, p, rk4{}, X, 20.0, 0.05,
-                                 {.steps = 3000, .grid = grid_kind::log_snr});
+                                 {.grid = {.steps = 3000, .spacing = grid_kind::log_snr}});
   REQUIRE(r.all_ok());
   for (long j = 0; j < 4; ++j) {
     const double expected = S.col(j).squaredNorm();
@@ -99,9 +99,10 @@ TEST_CASE("score_alignment: w is the derivative of log p_0 along the latent dire
   Z << 0.8, -0.3, 0.1, -0.6, 1.1, 0.9;
   const double c = 20.0, dc = 1e-4;
   const matrix<double> X = c * Z;
-  const auto r = score_alignment(m, p, dopri5{}, X, Z, 20.0, 0.05, {.rtol = 1e-11, .atol = 1e-13});
+  const auto r = score_alignment(m, p, dopri5{}, X, Z, 20.0, 0.05,
+                                 {.tolerance = {.rtol = 1e-11, .atol = 1e-13}});
   REQUIRE(r.all_ok());
-  const integrate_options opt{.rtol = 1e-11, .atol = 1e-13, .track_logp = false};
+  const integrate_options opt{.tolerance = {.rtol = 1e-11, .atol = 1e-13}, .track_logp = false};
   const vector<double> L0 = vector<double>::Zero(3);
   const auto up = integrate(pf_ode(m, p), dopri5{}, matrix<double>((c + dc) * Z), L0, 20.0, 0.05, opt);
   const auto dn = integrate(pf_ode(m, p), dopri5{}, matrix<double>((c - dc) * Z), L0, 20.0, 0.05, opt);
@@ -126,7 +127,8 @@ TEST_CASE("score_alignment: latent scaling derivative for a zero-mean Gaussian",
   Z << 1.0, -0.5, 0.2, 0.7, -0.4, 1.2, 0.9, -0.1;
   const double c = 7.0, T = 10.0, PT = 0.3 + T * T;
   const matrix<double> X = c * Z;
-  const auto r = score_alignment(m, p, rk4{}, X, T, 0.01, {.steps = 2000, .grid = grid_kind::log_snr});
+  const auto r = score_alignment(m, p, rk4{}, X, T, 0.01,
+                                 {.grid = {.steps = 2000, .spacing = grid_kind::log_snr}});
   REQUIRE(r.all_ok());
   for (long j = 0; j < 2; ++j) {
     const double expected = -c * Z.col(j).squaredNorm() / PT;

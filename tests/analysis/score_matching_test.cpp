@@ -328,10 +328,10 @@ TEST_CASE("score_matching: results do not depend on batch size or threads", "[re
   const auto m = test::gmm2();
   matrix<double> X0(2, 37);
   m.sample(0.0, 2, 0, X0);
-  score_matching_options a{.seed = 8, .samples = 3, .batch_size = 111, .threads = 1};
+  score_matching_options a{.seed = 8, .samples = 3, .execution = {.batch_size = 111, .threads = 1}};
   score_matching_options b = a;
-  b.batch_size = 5;
-  b.threads = 2;
+  b.execution.batch_size = 5;
+  b.execution.threads = 2;
   for (auto kind : {sm_objective::dsm, sm_objective::ism, sm_objective::ssm}) {
     for (auto ts : {time_sampling::log_snr, time_sampling::log_snr_nodes}) {
       a.time = b.time = ts;

@@ -89,7 +89,7 @@ TEST_CASE("sde_bias: measured bias matches the prediction (docs/ground-truth.md 
   const s3_problem s;
   const long paths = 2000, steps = 4000;
   const auto r = measure_sde_bias(s.model, s.q, s.p, s.start(paths, 31), 1.0, t_lo,
-                                  {.seed = 31, .steps = steps});
+                                  {.seed = 31, .grid = {.steps = steps}});
   REQUIRE(r.measured.paths == paths);
   const auto em = em_expected(s.p, s.q, steps);
   const double cont = predicted_continuous(s.p, s.q);
@@ -110,7 +110,7 @@ TEST_CASE("sde_bias: measured bias matches the prediction (docs/ground-truth.md 
   // predicted_sde_bias alone gives the same per-path numbers as the paired run (paths keyed
   // by seed and id: the first 100 ids are the same paths).
   const auto alone = predicted_sde_bias(s.model, s.q, s.p, s.start(100, 31), 1.0, t_lo,
-                                        {.seed = 31, .steps = steps});
+                                        {.seed = 31, .grid = {.steps = steps}});
   CHECK(alone.samples == r.integral.head(100));
 }
 
@@ -118,7 +118,7 @@ TEST_CASE("sde_bias: S3 with the reference's 20k paths", "[statistical][.slow]")
   const s3_problem s;
   const long paths = 20000, steps = 4000;
   const auto r = measure_sde_bias(s.model, s.q, s.p, s.start(paths, 51), 1.0, t_lo,
-                                  {.seed = 51, .steps = steps});
+                                  {.seed = 51, .grid = {.steps = steps}});
   const auto em = em_expected(s.p, s.q, steps);
   const double cont = predicted_continuous(s.p, s.q);
   INFO("measured " << r.measured.mean << " +- " << r.measured.standard_error << " EM expectation "

@@ -70,7 +70,7 @@ TEST_CASE("cli model types: an MLP weight file gives the library's own numbers, 
     const dlogp::pf_ode dyn(model, loaded.process, div);
     dlogp::integrate_options o;
     o.seed = 11;
-    o.steps = 4;
+    o.grid.steps = 4;
     dlogp::vector<double> L = dlogp::vector<double>::Zero(2);
     const double t0 = loaded.process.t_min(), t1 = loaded.process.t_max();
     const auto res = dlogp::integrate(dyn, dlogp::rk4{}, X0, L, t0, t1, o);

@@ -151,7 +151,8 @@ TEST_CASE("dg_ode: q = 0.5 is bit-identical to pf_ode", "[unit]") {
     CHECK(a.total_score_evals() == b.total_score_evals());
   };
   for (bool track : {true, false}) {
-    const integrate_options o{.seed = 5, .steps = 60, .grid = grid_kind::edm_rho, .track_logp = track};
+    const integrate_options o{.seed = 5, .grid = {.steps = 60, .spacing = grid_kind::edm_rho},
+                              .track_logp = track};
     same(integrate(dg_ode(m, p, {.q = 0.5}), heun{}, X, L, 80.0, 0.002, o),
          integrate(pf_ode(m, p), heun{}, X, L, 80.0, 0.002, o));
     same(integrate(dg_ode(m, p, {.q = 0.5, .divergence = hutch}), euler{}, X, L, 80.0, 0.002, o),
@@ -164,7 +165,7 @@ TEST_CASE("dg_ode: q = 0.5 is bit-identical to pf_ode", "[unit]") {
   const auto g = diagonal_gaussian(c2, p);
   const matrix<double> Y = start_points(c2, 80.0, 3, 1, false);
   const vector<double> LY = test::exact_log_p(g, 80.0, Y);
-  const integrate_options o{.steps = 128, .grid = grid_kind::edm_rho};
+  const integrate_options o{.grid = {.steps = 128, .spacing = grid_kind::edm_rho}};
   same(integrate(dg_ode(g, p, {.q = 0.5}), heun{}, Y, LY, 80.0, 0.002, o),
        integrate(pf_ode(g, p), heun{}, Y, LY, 80.0, 0.002, o));
 }
@@ -182,7 +183,7 @@ TEST_CASE("dg_ode: T1 diagonal Gaussian, Heun on the rho = 7 grid", "[ground-tru
   m.log_density(80.0, X, L);
   auto run = [&](double q, long N, dg_logp mode) {
     return integrate(dg_ode(m, p, {.q = q, .logp = mode}), heun{}, X, L, 80.0, 0.002,
-                     {.steps = N, .grid = grid_kind::edm_rho});
+                     {.grid = {.steps = N, .spacing = grid_kind::edm_rho}});
   };
   for (double q : {0.3, 0.7}) {
     const double exact = dg_exact_change(c2, 80.0, 0.002, q);
@@ -237,7 +238,7 @@ TEST_CASE("dg_ode: T1 with random starts: a path is exact or flagged, never garb
   const double q = 0.7, exact = dg_exact_change(c2, 80.0, 0.002, q);
   const double drop = 2 * std::sqrt(512.0) * normal_quantile(q) * std::log(80.0 / 0.002);
   const auto r = integrate(dg_ode(m, p, {.q = q}), heun{}, X, L, 80.0, 0.002,
-                           {.steps = 128, .grid = grid_kind::edm_rho});
+                           {.grid = {.steps = 128, .spacing = grid_kind::edm_rho}});
   const vector<double> end = endpoint_change(m, r.x, 0.002, L);
   int flagged = 0, ok = 0;
   for (long j = 0; j < n; ++j) {
@@ -265,7 +266,7 @@ TEST_CASE("dg_ode: T1 with random starts: a path is exact or flagged, never garb
   CHECK(ok >= 3);
   // q = 0.9 needs 2 k ln(T/t) = 614 > D: every path breaks down.
   const auto r9 = integrate(dg_ode(m, p, {.q = 0.9}), heun{}, X, L, 80.0, 0.002,
-                            {.steps = 128, .grid = grid_kind::edm_rho});
+                            {.grid = {.steps = 128, .spacing = grid_kind::edm_rho}});
   for (const auto& s : r9.stats) CHECK(s.status == status::eta_blowup);
 }
 
@@ -292,9 +293,11 @@ TEST_CASE("dg_ode: T2 breakdown is detected and reported per trajectory", "[grou
     };
     const auto r = scheme == 0
                        ? integrate(dg_ode(m, p, {.q = 0.7}), heun{}, X, L, 80.0, 0.01,
-                                   {.steps = 128, .grid = grid_kind::edm_rho, .threads = 1}, observe)
+                                   {.grid = {.steps = 128, .spacing = grid_kind::edm_rho},
+                                    .execution = {.threads = 1}}, observe)
                        : integrate(dg_ode(m, p, {.q = 0.7}), dopri5{}, X, L, 80.0, 0.01,
-                                   {.rtol = 1e-8, .atol = 1e-10, .threads = 1}, observe);
+                                   {.tolerance = {.rtol = 1e-8, .atol = 1e-10},
+                                    .execution = {.threads = 1}}, observe);
     for (long j = 0; j < n; ++j) {
       const double t = r.stats[j].t_reached;
       const auto& tj = times[std::size_t(j)];
@@ -321,7 +324,7 @@ TEST_CASE("dg_ode: T2 breakdown is detected and reported per trajectory", "[grou
   // Without detection the run "succeeds": the tracked log p is the smooth schedule, the state
   // has jumped through the mode, and the two disagree by far more than the tracking error.
   const auto bad = integrate(dg_ode(m, p, {.q = 0.7, .detect_blowup = false}), heun{}, X, L,
-                             80.0, 0.01, {.steps = 128, .grid = grid_kind::edm_rho});
+                             80.0, 0.01, {.grid = {.steps = 128, .spacing = grid_kind::edm_rho}});
   CHECK(bad.all_ok());
   const vector<double> truth = test::exact_log_p(m, 0.01, bad.x);
   CHECK((bad.log_p - truth).cwiseAbs().maxCoeff() > 5.0);
@@ -354,7 +357,7 @@ TEST_CASE("dg_ode: T3 VP in log-SNR time, Euler on the log-SNR grid", "[ground-t
                       {0.3, 1024, 654.18}, {0.5, 1024, 1065.17}, {0.7, 1024, 1476.10}};
   for (const auto& rw : rows) {
     const auto r = integrate(dg_ode(m, p, {.q = rw.q}), euler{}, X, L, 20.0, 0.0,
-                             {.steps = rw.N, .grid = grid_kind::log_snr});
+                             {.grid = {.steps = rw.N, .spacing = grid_kind::log_snr}});
     REQUIRE(r.all_ok());
     const vector<double> end = endpoint_change(m, r.x, 0.0, L);
     const double sens = 0.5 * std::abs(end(2) - end(0));
@@ -384,7 +387,7 @@ TEST_CASE("dg_ode: tracked log p on a mixture matches the oracle (docs/notation.
   const vector<double> L = test::exact_log_p(m, 20.0, X);
   for (double q : {0.2, 0.45, 0.55}) {
     const auto r = integrate(dg_ode(m, p, {.q = q}), dopri5{}, X, L, 20.0, 0.01,
-                             {.rtol = 1e-10, .atol = 1e-12});
+                             {.tolerance = {.rtol = 1e-10, .atol = 1e-12}});
     const vector<double> exact = test::exact_log_p(m, 0.01, r.x);
     for (long j = 0; j < X.cols(); ++j) {
       INFO("q " << q << " column " << j << " " << to_string(r.stats[j].status));
@@ -405,7 +408,7 @@ TEST_CASE("density_guided_flow: imposes a chosen rate of log p (docs/notation.md
   auto constant = [](double, const matrix<double>&, const matrix<double>&, const vector<double>&,
                      vector<double>& b) { b.setConstant(-0.5); };
   const auto r = integrate(density_guided_flow(m, p, constant), dopri5{}, X, L, 5.0, 0.5,
-                           {.rtol = 1e-10, .atol = 1e-12});
+                           {.tolerance = {.rtol = 1e-10, .atol = 1e-12}});
   REQUIRE(r.all_ok());
   const vector<double> change = test::exact_log_p(m, 0.5, r.x) - L;
   CHECK((change.array() - 0.5 * 4.5).abs().maxCoeff() <= 1e-6);  // dopri5 at rtol 1e-10
@@ -427,7 +430,7 @@ TEST_CASE("density_guided_flow: with the quantile target it is the DG-ODE", "[un
     for (long j = 0; j < lap.size(); ++j)
       b(j) = -(f * 64 - 0.5 * g2 * lap(j)) - 0.5 * g2 * k / s2;
   };
-  const integrate_options o{.steps = 64, .grid = grid_kind::edm_rho};
+  const integrate_options o{.grid = {.steps = 64, .spacing = grid_kind::edm_rho}};
   const auto a = integrate(density_guided_flow(m, p, target), heun{}, X, L, 80.0, 0.002, o);
   const auto b = integrate(dg_ode(m, p, {.q = 0.3}), heun{}, X, L, 80.0, 0.002, o);
   REQUIRE(a.all_ok());
@@ -515,7 +518,7 @@ void check_t4(const noise_window& w, const char* name, long n, std::uint64_t see
   const matrix<double> X = start_points(s.c2, s.T, n, seed, false);
   vector<double> L;
   s.m.log_density(s.T, X, L);
-  const integrate_options o{.seed = seed, .times = s.grid};
+  const integrate_options o{.seed = seed, .grid = {.times = s.grid}};
   const auto ode = integrate(dg_ode(s.m, s.p, {.q = q}), euler{}, X, L, s.T, s.t_end, o);
   const auto ode_sched = integrate(dg_ode(s.m, s.p, {.q = q, .logp = dg_logp::schedule}),
                                    euler{}, X, L, s.T, s.t_end, o);
@@ -589,15 +592,15 @@ TEST_CASE("dg_sde: results are bit-identical across batch sizes and threads", "[
   m.sample(20.0, 2, 0, X);
   const vector<double> L = test::exact_log_p(m, 20.0, X);
   const dg_sde_options so{.q = 0.4, .noise = noise_window::always(0.7), .hessian_term = true};
-  const integrate_options base{.seed = 4, .steps = 50, .grid = grid_kind::log_snr,
-                               .batch_size = 13, .threads = 1};
+  const integrate_options base{.seed = 4, .grid = {.steps = 50, .spacing = grid_kind::log_snr},
+                               .execution = {.batch_size = 13, .threads = 1}};
   const auto ref = integrate(dg_sde(m, p, so), euler_maruyama{}, X, L, 20.0, 0.01, base);
   const auto ref_ode = integrate(dg_ode(m, p, {.q = 0.6}), heun{}, X, L, 20.0, 0.01, base);
   for (int threads : {1, 2})
     for (long bs : {1L, 4L}) {
       integrate_options o = base;
-      o.threads = threads;
-      o.batch_size = bs;
+      o.execution.threads = threads;
+      o.execution.batch_size = bs;
       const auto r = integrate(dg_sde(m, p, so), euler_maruyama{}, X, L, 20.0, 0.01, o);
       CHECK(r.x == ref.x);
       CHECK(r.log_p == ref.log_p);
@@ -616,7 +619,7 @@ TEST_CASE("dg_ode: float models work", "[unit]") {
   vector<float> L;
   m.log_density(80.0, X, L);
   const auto r = integrate(dg_ode(m, p, {.q = 0.7}), heun{}, X, L, 80.0, 0.002,
-                           {.steps = 128, .grid = grid_kind::edm_rho});
+                           {.grid = {.steps = 128, .spacing = grid_kind::edm_rho}});
   REQUIRE(r.all_ok());
   vector<float> e;
   m.log_density(0.002, r.x, e);

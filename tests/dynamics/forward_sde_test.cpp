@@ -17,7 +17,7 @@ TEST_CASE("forward_sde: augmented log p tracks the exact value (docs/ground-trut
     matrix<double> X = matrix<double>::Constant(1, paths, 0.2);
     const vector<double> L0 = test::exact_log_p(m, 0.0, X);
     const auto r = integrate(forward_sde(m, p), euler_maruyama{}, X, L0, 0.0, 1.0,
-                             {.seed = seed, .steps = steps});
+                             {.seed = seed, .grid = {.steps = steps}});
     REQUIRE(r.all_ok());
     return vector<double>(r.log_p - test::exact_log_p(m, 1.0, r.x));
   };

@@ -63,7 +63,7 @@ TEST_CASE("general: the PF-ODE drift reproduces pf_ode bit for bit", "[unit]") {
   const vec L = test::exact_log_p(m, 1.0, X);
   for (auto kind : {divergence_kind::exact, divergence_kind::hutchinson}) {
     const divergence_options div{.kind = kind, .probes = 2};
-    const integrate_options opt{.seed = 4, .steps = 50};
+    const integrate_options opt{.seed = 4, .grid = {.steps = 50}};
     const auto ref = integrate(pf_ode(m, p, div), rk4{}, X, L, 1.0, p.t_min(), opt);
     const auto a = integrate(general_ode(m, p, pf_drift(p), div), rk4{}, X, L, 1.0, p.t_min(), opt);
     // The drift without the score argument, evaluating the model itself.
@@ -88,8 +88,9 @@ TEST_CASE("general: the HD drift reproduces hd_ode bit for bit", "[unit]") {
   mat X(1, 5);
   m.sample(0.6, 2, 0, X);
   const vec L = test::exact_log_p(m, 0.6, X);
-  const auto ref = integrate(hd_ode(m, p), rk4{}, X, L, 0.6, 0.0, {.steps = 100});
-  const auto a = integrate(general_ode(m, p, hd_drift(p)), rk4{}, X, L, 0.6, 0.0, {.steps = 100});
+  const auto ref = integrate(hd_ode(m, p), rk4{}, X, L, 0.6, 0.0, {.grid = {.steps = 100}});
+  const auto a =
+      integrate(general_ode(m, p, hd_drift(p)), rk4{}, X, L, 0.6, 0.0, {.grid = {.steps = 100}});
   CHECK(a.x == ref.x);
   CHECK(a.log_p == ref.log_p);
 }
@@ -100,7 +101,7 @@ TEST_CASE("general: the reverse-SDE drift and noise reproduce reverse_sde", "[un
   mat X(2, 8);
   m.sample(1.0, 3, 0, X);
   const vec L = test::exact_log_p(m, 1.0, X);
-  const integrate_options opt{.seed = 7, .steps = 400};
+  const integrate_options opt{.seed = 7, .grid = {.steps = 400}};
   const auto ref = integrate(reverse_sde(m, p), euler_maruyama{}, X, L, 1.0, p.t_min(), opt);
   REQUIRE(ref.all_ok());
   const auto g = [p](double t) { return std::sqrt(p.g2(t)); };
@@ -143,7 +144,7 @@ TEST_CASE("general: Hutchinson probes through G = g I cancel against the Laplaci
   mat X(2, 6);
   m.sample(1.0, 9, 0, X);
   const vec L = test::exact_log_p(m, 1.0, X);
-  const integrate_options opt{.seed = 2, .steps = 300};
+  const integrate_options opt{.seed = 2, .grid = {.steps = 300}};
   const auto ref = integrate(reverse_sde(m, p), euler_maruyama{}, X, L, 1.0, p.t_min(), opt);
   const auto op = integrate(
       general_sde(m, p, hd_drift(p),
@@ -170,13 +171,13 @@ TEST_CASE("general: a deterministic drift that is not the PF-ODE tracks the exac
     U.row(1) += -0.5 * g2 * S.row(0) + 0.3 * X.row(0);
   };
   const vec e = tracked_errors(general_ode(m, p, drift), dopri5{}, 8,
-                               {.rtol = 1e-10, .atol = 1e-12}, 31);
+                               {.tolerance = {.rtol = 1e-10, .atol = 1e-12}}, 31);
   INFO("max |error| " << e.cwiseAbs().maxCoeff());
   // dopri5 at rtol 1e-10 (same bound as pf_ode's encoding check).
   CHECK(e.cwiseAbs().maxCoeff() <= 1e-6);
   // The same with Hutchinson: unbiased, one fixed probe per trajectory.
   const vec h = tracked_errors(general_ode(m, p, drift, {.kind = divergence_kind::hutchinson}),
-                               rk4{}, 300, {.seed = 8, .steps = 800}, 32);
+                               rk4{}, 300, {.seed = 8, .grid = {.steps = 800}}, 32);
   const auto s = test::summarize(h);
   INFO("Hutchinson: mean " << s.mean << " +- " << s.mean_se << " RMS " << s.rms);
   CHECK(std::abs(s.mean) <= 5 * s.mean_se);
@@ -210,9 +211,9 @@ template <class Dyn>
 void check_sde_statistics(const Dyn& dyn, long paths, long steps, std::uint64_t seed) {
   const bool hutchinson = dyn.divergence().kind == divergence_kind::hutchinson;
   const auto coarse = test::summarize(
-      tracked_errors(dyn, euler_maruyama{}, paths, {.seed = seed, .steps = steps}, seed));
+      tracked_errors(dyn, euler_maruyama{}, paths, {.seed = seed, .grid = {.steps = steps}}, seed));
   const auto fine = test::summarize(tracked_errors(
-      dyn, euler_maruyama{}, paths, {.seed = seed + 1, .steps = 4 * steps}, seed + 1));
+      dyn, euler_maruyama{}, paths, {.seed = seed + 1, .grid = {.steps = 4 * steps}}, seed + 1));
   INFO("RMS " << coarse.rms << " -> " << fine.rms << "; mean " << coarse.mean << " +- "
               << coarse.mean_se << " -> " << fine.mean << " +- " << fine.mean_se);
   // Path by path the estimate converges with strong order 1/2: the RMS error halves when the
@@ -279,7 +280,7 @@ TEST_CASE("general: SDE with the state-dependent projection g P(x) tracks the ex
     mat X(2, paths);
     m.sample(1.0, 500, 0, X);
     const auto r = integrate(dyn, euler_maruyama{}, X, test::exact_log_p(m, 1.0, X), 1.0,
-                             p.t_min(), {.seed = 500, .steps = 2000});
+                             p.t_min(), {.seed = 500, .grid = {.steps = 2000}});
     REQUIRE(r.all_ok());
     const auto e = test::summarize(r.log_p - test::exact_log_p(m, p.t_min(), r.x));
     INFO("mean " << e.mean << " +- " << e.mean_se << " RMS " << e.rms);
@@ -311,13 +312,14 @@ TEST_CASE("general: results do not depend on the batch", "[repro]") {
   m.sample(1.0, 6, 0, X);
   const vec L = test::exact_log_p(m, 1.0, X);
   const auto a = integrate(dyn, euler_maruyama{}, X, L, 1.0, 0.01,
-                           {.seed = 5, .steps = 100, .batch_size = 11});
+                           {.seed = 5, .grid = {.steps = 100}, .execution = {.batch_size = 11}});
   const auto b = integrate(dyn, euler_maruyama{}, X, L, 1.0, 0.01,
-                           {.seed = 5, .steps = 100, .batch_size = 3, .threads = 2});
+                           {.seed = 5, .grid = {.steps = 100},
+                            .execution = {.batch_size = 3, .threads = 2}});
   CHECK(a.x == b.x);
   CHECK(a.log_p == b.log_p);
   const auto c = integrate(dyn, euler_maruyama{}, mat(X.col(7)), vec(L.segment(7, 1)), 1.0, 0.01,
-                           {.seed = 5, .steps = 100, .first_id = 7});
+                           {.seed = 5, .grid = {.steps = 100}, .first_id = 7});
   CHECK(c.x.col(0) == a.x.col(7));
   CHECK(c.log_p(0) == a.log_p(7));
 }
@@ -328,7 +330,8 @@ TEST_CASE("general: a diffusion matrix of the wrong size is rejected", "[unit]")
   const auto dyn = general_sde(m, p, hd_drift(p),
                                matrix_diffusion{[](double) -> mat { return mat::Identity(3, 3); }});
   mat X = mat::Zero(2, 2);
-  CHECK_THROWS_WITH(integrate(dyn, euler_maruyama{}, X, vec::Zero(2), 1.0, 0.5, {.steps = 3}),
+  CHECK_THROWS_WITH(integrate(dyn, euler_maruyama{}, X, vec::Zero(2), 1.0, 0.5,
+                              {.grid = {.steps = 3}}),
                     Catch::Contains("[dlogp.dimension_mismatch]") &&
                         Catch::Contains("rows of G"));
 }
@@ -343,7 +346,7 @@ TEST_CASE("general: float instantiation tracks log p to float accuracy", "[unit]
   matrix<float> X(2, 3);
   m.sample(1.0, 4, 0, X);
   const auto r = integrate(general_ode(m, p, drift), rk4{}, X, test::exact_log_p(m, 1.0, X), 1.0,
-                           0.05, {.steps = 400});
+                           0.05, {.grid = {.steps = 400}});
   REQUIRE(r.all_ok());
   // RK4 error at 400 steps is ~1e-7; float rounding of O(10) rates over 400 steps ~1e-4.
   CHECK((r.log_p - test::exact_log_p(m, 0.05, r.x)).cwiseAbs().maxCoeff() <= 1e-3f);

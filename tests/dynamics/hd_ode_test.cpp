@@ -44,7 +44,7 @@ TEST_CASE("hd_ode: GMM1 end points and tracked log p match docs/ground-truth.md 
     X << c.xt;
     // RK4 with 4000 steps as the reference: global error O(h^4), h <= 1.5e-4, far below the
     // table's last digit.
-    const auto r = run_hd(m, X, c.t, rk4{}, {.steps = 4000});
+    const auto r = run_hd(m, X, c.t, rk4{}, {.grid = {.steps = 4000}});
     REQUIRE(r.all_ok());
     const double exact = test::exact_log_p(m, 0.0, r.x)(0);
     INFO(c.id << ": y0 " << r.x(0) << " tracked log p " << r.log_p(0) << " exact " << exact);
@@ -66,7 +66,7 @@ TEST_CASE("hd_ode: GMM2 end points and tracked log p match docs/ground-truth.md"
   for (const auto& c : cases) {
     matrix<double> X(2, 1);
     X << c.x1, c.x2;
-    const auto r = run_hd(m, X, c.t, dopri5{}, {.rtol = 1e-11, .atol = 1e-12});
+    const auto r = run_hd(m, X, c.t, dopri5{}, {.tolerance = {.rtol = 1e-11, .atol = 1e-12}});
     REQUIRE(r.all_ok());
     const double exact = test::exact_log_p(m, 0.0, r.x)(0);
     INFO("x_t = (" << c.x1 << ", " << c.x2 << "): y0 = (" << r.x(0) << ", " << r.x(1)
@@ -95,7 +95,7 @@ TEST_CASE("hd_ode: single Gaussian closed form (docs/ground-truth.md)", "[ground
   CHECK(closed(0.25) == Approx(0.8287054326).margin(1e-10));
   CHECK(closed(0.0) == Approx(1.0312968896).margin(1e-10));
   const vector<double> L = test::exact_log_p(m, 0.5, X);
-  const integrate_options opt{.rtol = 1e-12, .atol = 1e-14};
+  const integrate_options opt{.tolerance = {.rtol = 1e-12, .atol = 1e-14}};
   const auto half = integrate(hd_ode(m, vp0), dopri5{}, X, L, 0.5, 0.25, opt);
   const auto end = integrate(hd_ode(m, vp0), dopri5{}, X, L, 0.5, 0.0, opt);
   REQUIRE(half.all_ok());
@@ -112,7 +112,7 @@ double hd_logp_error(long steps) {
   const auto m = test::gmm2(vp0);
   matrix<double> X(2, 6);
   m.sample(0.6, 17, 0, X);
-  const auto r = run_hd(m, X, 0.6, heun{}, {.steps = steps});
+  const auto r = run_hd(m, X, 0.6, heun{}, {.grid = {.steps = steps}});
   return (r.log_p - test::exact_log_p(m, 0.0, r.x)).cwiseAbs().mean();
 }
 }  // namespace
@@ -132,7 +132,8 @@ TEST_CASE("hd_ode: Hutchinson log p is unbiased", "[statistical]") {
   matrix<double> X(2, n);
   m.sample(0.5, 23, 0, X);
   const auto r = integrate(hd_ode(m, vp0, {.kind = divergence_kind::hutchinson}), rk4{}, X,
-                           test::exact_log_p(m, 0.5, X), 0.5, 0.0, {.seed = 5, .steps = 400});
+                           test::exact_log_p(m, 0.5, X), 0.5, 0.0,
+                           {.seed = 5, .grid = {.steps = 400}});
   REQUIRE(r.all_ok());
   const auto e = test::summarize(r.log_p - test::exact_log_p(m, 0.0, r.x));
   INFO("mean error " << e.mean << " +- " << e.mean_se << ", RMS " << e.rms);
@@ -147,9 +148,10 @@ TEST_CASE("hd_ode: without log p tracking the path of x is unchanged", "[unit]")
   matrix<double> X(2, 4);
   m.sample(0.8, 5, 0, X);
   const vector<double> L0 = vector<double>::Zero(4);
-  const auto a = integrate(hd_ode(m, vp0), heun{}, X, L0, 0.8, 0.0, {.steps = 50});
+  const auto a = integrate(hd_ode(m, vp0), heun{}, X, L0, 0.8, 0.0, {.grid = {.steps = 50}});
   const auto b =
-      integrate(hd_ode(m, vp0), heun{}, X, L0, 0.8, 0.0, {.steps = 50, .track_logp = false});
+      integrate(hd_ode(m, vp0), heun{}, X, L0, 0.8, 0.0, {.grid = {.steps = 50},
+                                                          .track_logp = false});
   CHECK(a.x == b.x);
   CHECK(b.log_p == L0);
   CHECK(a.stats[0].score_evals == 100);  // Heun: two score(+Laplacian) calls per step
@@ -161,14 +163,16 @@ TEST_CASE("hd_ode: results do not depend on the batch", "[repro]") {
   m.sample(0.7, 8, 0, X);
   const vector<double> L = test::exact_log_p(m, 0.7, X);
   const hd_ode dyn(m, vp0, {.kind = divergence_kind::hutchinson, .probes = 2});
-  const auto a = integrate(dyn, rk4{}, X, L, 0.7, 0.0, {.seed = 3, .steps = 60, .batch_size = 9});
+  const auto a = integrate(dyn, rk4{}, X, L, 0.7, 0.0, {.seed = 3, .grid = {.steps = 60},
+                                                        .execution = {.batch_size = 9}});
   const auto b = integrate(dyn, rk4{}, X, L, 0.7, 0.0,
-                           {.seed = 3, .steps = 60, .batch_size = 2, .threads = 2});
+                           {.seed = 3, .grid = {.steps = 60},
+                            .execution = {.batch_size = 2, .threads = 2}});
   CHECK(a.x == b.x);
   CHECK(a.log_p == b.log_p);
   // Column 4 alone (id 4) equals column 4 of the batch.
   const auto c = integrate(dyn, rk4{}, matrix<double>(X.col(4)), vector<double>(L.segment(4, 1)),
-                           0.7, 0.0, {.seed = 3, .steps = 60, .first_id = 4});
+                           0.7, 0.0, {.seed = 3, .grid = {.steps = 60}, .first_id = 4});
   CHECK(c.x.col(0) == a.x.col(4));
   CHECK(c.log_p(0) == a.log_p(4));
 }
@@ -178,7 +182,7 @@ TEST_CASE("hd_ode: float instantiation tracks log p to float accuracy", "[unit]"
   matrix<float> X(2, 3);
   m.sample(0.5, 2, 0, X);
   const auto r = integrate(hd_ode(m, vp0), rk4{}, X, test::exact_log_p(m, 0.5, X), 0.5, 0.0,
-                           {.steps = 200});
+                           {.grid = {.steps = 200}});
   REQUIRE(r.all_ok());
   // ~200 steps x a few float roundings of O(10) rates x h: a few 1e-5 at most.
   CHECK((r.log_p - test::exact_log_p(m, 0.0, r.x)).cwiseAbs().maxCoeff() <= 1e-3f);

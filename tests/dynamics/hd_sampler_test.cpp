@@ -46,9 +46,10 @@ TEST_CASE("hd_sampler: threshold = T is the HD-ODE from T", "[unit]") {
   const auto m = test::gmm2(p);
   const auto s = exact_start(m, 6, 1);
   const high_density_options opt{.threshold = p.t_max(),
-                                 .second = {.scheme = "rk4", .steps = 200}};
+                                 .second = {.scheme = "rk4", .grid = {.steps = 200}}};
   const auto r = sample_high_density(m, p, s.X, s.L, opt);
-  const auto ref = integrate(hd_ode(m, p), rk4{}, s.X, s.L, p.t_max(), p.t_min(), {.steps = 200});
+  const auto ref =
+      integrate(hd_ode(m, p), rk4{}, s.X, s.L, p.t_max(), p.t_min(), {.grid = {.steps = 200}});
   CHECK(r.x == ref.x);
   CHECK(r.log_p == ref.log_p);
   for (std::size_t j = 0; j < 6; ++j) CHECK(same_stats(r.stats[j], ref.stats[j]));
@@ -59,17 +60,19 @@ TEST_CASE("hd_sampler: threshold = t_min is the plain sampler", "[unit]") {
   const auto m = test::gmm2(p);
   const auto s = exact_start(m, 5, 2);
   const auto pf = sample_high_density(
-      m, p, s.X, s.L, {.threshold = p.t_min(), .first = {.scheme = "heun", .steps = 100}});
-  const auto pf_ref = integrate(pf_ode(m, p), heun{}, s.X, s.L, p.t_max(), p.t_min(), {.steps = 100});
+      m, p, s.X, s.L, {.threshold = p.t_min(),
+                       .first = {.scheme = "heun", .grid = {.steps = 100}}});
+  const auto pf_ref =
+      integrate(pf_ode(m, p), heun{}, s.X, s.L, p.t_max(), p.t_min(), {.grid = {.steps = 100}});
   CHECK(pf.x == pf_ref.x);
   CHECK(pf.log_p == pf_ref.log_p);
   const auto sde = sample_high_density(m, p, s.X, s.L,
                                        {.threshold = p.t_min(),
                                         .first_phase = first_phase_kind::reverse_sde,
-                                        .first = {.steps = 300},
+                                        .first = {.grid = {.steps = 300}},
                                         .seed = 9});
   const auto sde_ref = integrate(reverse_sde(m, p), euler_maruyama{}, s.X, s.L, p.t_max(),
-                                 p.t_min(), {.seed = 9, .steps = 300});
+                                 p.t_min(), {.seed = 9, .grid = {.steps = 300}});
   CHECK(sde.x == sde_ref.x);
   CHECK(sde.log_p == sde_ref.log_p);
 }
@@ -79,7 +82,7 @@ TEST_CASE("hd_sampler: PF-ODE then HD-ODE tracks the exact log p to solver accur
   const vp_process p;
   const auto m = test::gmm2(p);
   const auto s = exact_start(m, 8, 3);
-  const phase_options tight{.scheme = "dopri5", .rtol = 1e-10, .atol = 1e-12};
+  const phase_options tight{.scheme = "dopri5", .tolerance = {.rtol = 1e-10, .atol = 1e-12}};
   for (double thr : {0.7, 0.3, 0.1}) {
     const auto r = sample_high_density(
         m, p, s.X, s.L, {.threshold = thr, .first = tight, .second = tight});
@@ -89,7 +92,7 @@ TEST_CASE("hd_sampler: PF-ODE then HD-ODE tracks the exact log p to solver accur
     // dopri5 at rtol 1e-10 in both phases: each within ~1e-7 (as pf_ode's encoding check).
     CHECK(err.cwiseAbs().maxCoeff() <= 1e-6);
     // One call = the two phases run by hand, stats summed.
-    const integrate_options o{.rtol = 1e-10, .atol = 1e-12};
+    const integrate_options o{.tolerance = {.rtol = 1e-10, .atol = 1e-12}};
     const auto a = integrate(pf_ode(m, p), dopri5{}, s.X, s.L, p.t_max(), thr, o);
     const auto b = integrate(hd_ode(m, p), dopri5{}, a.x, a.log_p, thr, p.t_min(), o);
     CHECK(r.x == b.x);
@@ -113,8 +116,8 @@ TEST_CASE("hd_sampler: reverse-SDE then HD-ODE tracks the exact log p statistica
         m, p, s.X, s.L,
         {.threshold = 0.3,
          .first_phase = first_phase_kind::reverse_sde,
-         .first = {.steps = steps},
-         .second = {.scheme = "rk4", .steps = 400},
+         .first = {.grid = {.steps = steps}},
+         .second = {.scheme = "rk4", .grid = {.steps = 400}},
          .seed = seed});
     REQUIRE(r.all_ok());
     return test::summarize(r.log_p - test::exact_log_p(m, p.t_min(), r.x));
@@ -133,7 +136,7 @@ TEST_CASE("hd_sampler: HD points are denser than PF-ODE samples", "[unit]") {
   const vp_process p;
   const auto m = test::gmm2(p);
   const auto s = exact_start(m, 64, 5);
-  const phase_options ph{.scheme = "rk4", .steps = 300};
+  const phase_options ph{.scheme = "rk4", .grid = {.steps = 300}};
   const auto pf = sample_high_density(m, p, s.X, s.L, {.threshold = p.t_min(), .first = ph});
   const auto hd = sample_high_density(m, p, s.X, s.L, {.threshold = 0.5, .first = ph, .second = ph});
   const vec gain = test::exact_log_p(m, p.t_min(), hd.x) - test::exact_log_p(m, p.t_min(), pf.x);
@@ -148,8 +151,8 @@ TEST_CASE("hd_sampler: the prior overload samples x_T from N(0, sigma_T^2 I)", "
   const vp_process p;
   const auto m = test::gmm2(p);
   const high_density_options opt{.threshold = 0.4,
-                                 .first = {.steps = 50},
-                                 .second = {.steps = 50},
+                                 .first = {.grid = {.steps = 50}},
+                                 .second = {.grid = {.steps = 50}},
                                  .seed = 12,
                                  .first_id = 100};
   const auto r = sample_high_density(m, p, 5, opt);
@@ -191,9 +194,9 @@ TEST_CASE("hd_sampler: a trajectory failing in the first phase keeps its state a
   auto s = exact_start(m, 6, 7);
   s.X(0, 2) = 100.0;
   const high_density_options opt{.threshold = 0.5,
-                                 .first = {.steps = 40},
-                                 .second = {.steps = 40},
-                                 .batch_size = 4};
+                                 .first = {.grid = {.steps = 40}},
+                                 .second = {.grid = {.steps = 40}},
+                                 .execution = {.batch_size = 4}};
   const auto r = sample_high_density(bad, p, s.X, s.L, opt);
   const auto clean = sample_high_density(m, p, s.X, s.L, opt);
   CHECK(r.stats[2].status == status::non_finite);
@@ -212,7 +215,8 @@ TEST_CASE("hd_sampler: observers see both phases", "[unit]") {
   const auto s = exact_start(m, 3, 8);
   long calls = 0, at_threshold = 0;
   const auto r = sample_high_density(
-      m, p, s.X, s.L, {.threshold = 0.5, .first = {.steps = 10}, .second = {.steps = 20}},
+      m, p, s.X, s.L, {.threshold = 0.5, .first = {.grid = {.steps = 10}},
+                       .second = {.grid = {.steps = 20}}},
       [&](const step_view<double>& v) {
         ++calls;
         if (v.t == 0.5) ++at_threshold;

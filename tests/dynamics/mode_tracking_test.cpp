@@ -47,7 +47,7 @@ vector<double> newton_mode(const M& m, double t, const vector<double>& x_t, vect
 template <class M>
 integration_result<double> track(const M& m, const matrix<double>& X, double t, long steps) {
   return integrate(mode_tracking(m, vp0, t), rk4{}, X, test::exact_log_p(m, t, X), t, 0.0,
-                   {.steps = steps});
+                   {.grid = {.steps = steps}});
 }
 
 }  // namespace
@@ -101,7 +101,7 @@ TEST_CASE("mode_tracking: GMM2 cases match docs/ground-truth.md and the Newton m
     // dopri5 at a tight tolerance (the brief's alternative to RK4 with many steps).
     const auto r = integrate(mode_tracking(m, vp0, c.t), dopri5{}, X,
                              test::exact_log_p(m, c.t, X), c.t, 0.0,
-                             {.rtol = 1e-11, .atol = 1e-12});
+                             {.tolerance = {.rtol = 1e-11, .atol = 1e-12}});
     REQUIRE(r.all_ok());
     const vector<double> y = r.x.col(0);
     const vector<double> mode = newton_mode(m, c.t, X.col(0), y);
@@ -125,7 +125,7 @@ TEST_CASE("mode_tracking: single Gaussian equals the closed form and the HD-ODE"
   matrix<double> X(1, 1);
   X << 0.7;
   const vector<double> L = test::exact_log_p(m, 0.5, X);
-  const integrate_options opt{.rtol = 1e-12, .atol = 1e-14};
+  const integrate_options opt{.tolerance = {.rtol = 1e-12, .atol = 1e-14}};
   const auto half = integrate(mode_tracking(m, vp0, 0.5), dopri5{}, X, L, 0.5, 0.25, opt);
   const auto end = integrate(mode_tracking(m, vp0, 0.5), dopri5{}, X, L, 0.5, 0.0, opt);
   REQUIRE(end.all_ok());
@@ -169,8 +169,10 @@ TEST_CASE("mode_tracking: start at s = t is regular and batches do not matter",
   matrix<double> X(2, 7);
   m.sample(0.4, 12, 0, X);
   const vector<double> L = test::exact_log_p(m, 0.4, X);
-  const auto r1 = integrate(dyn, rk4{}, X, L, 0.4, 0.0, {.steps = 80, .batch_size = 7});
-  const auto r2 = integrate(dyn, rk4{}, X, L, 0.4, 0.0, {.steps = 80, .batch_size = 3});
+  const auto r1 = integrate(dyn, rk4{}, X, L, 0.4, 0.0, {.grid = {.steps = 80},
+                                                         .execution = {.batch_size = 7}});
+  const auto r2 = integrate(dyn, rk4{}, X, L, 0.4, 0.0, {.grid = {.steps = 80},
+                                                         .execution = {.batch_size = 3}});
   CHECK(r1.x == r2.x);
   CHECK(r1.log_p == r2.log_p);
   CHECK(r1.stats[0].score_evals == 80 * 4 * 3);  // RK4: 4 rates x (score, Hessian, grad Lap)
@@ -182,6 +184,6 @@ TEST_CASE("mode_tracking: invalid anchors and directions are rejected", "[unit]"
   matrix<double> X = matrix<double>::Zero(2, 1);
   // Integrating forward from the anchor leaves the posterior's range s <= t.
   CHECK_THROWS_WITH(integrate(mode_tracking(m, vp0, 0.3), rk4{}, X, vector<double>::Zero(1),
-                              0.3, 0.5, {.steps = 4}),
+                              0.3, 0.5, {.grid = {.steps = 4}}),
                     Catch::Contains("after the anchor time"));
 }

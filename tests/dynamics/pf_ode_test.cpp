@@ -29,7 +29,7 @@ void check_encoding(const M& m, const P& p, std::uint64_t seed) {
   const long n = 6;
   matrix<double> X(m.dimension(), n);
   m.sample(p.t_min(), seed, 0, X);
-  integrate_options opt{.rtol = 1e-10, .atol = 1e-12};
+  integrate_options opt{.tolerance = {.rtol = 1e-10, .atol = 1e-12}};
   const vector<double> est = encode(m, p, X, p.t_min(), p.t_max(), opt);
   const vector<double> exact = test::exact_log_p(m, p.t_min(), X);
   INFO("process " << p.name() << ", D = " << m.dimension());
@@ -62,7 +62,8 @@ TEST_CASE("pf_ode: GMM1 point value at t = 0.3 by encoding to T", "[ground-truth
   const auto m = test::gmm1(p);
   matrix<double> X(1, 1);
   X << 0.5;
-  const vector<double> est = encode(m, p, X, 0.3, 1.0, {.rtol = 1e-10, .atol = 1e-12});
+  const vector<double> est =
+      encode(m, p, X, 0.3, 1.0, {.tolerance = {.rtol = 1e-10, .atol = 1e-12}});
   CHECK(est(0) == Approx(-1.3414216439).margin(1e-6));  // docs/ground-truth.md GMM1 table
 }
 
@@ -74,7 +75,7 @@ double log_p_error(long steps) {
   matrix<double> X(2, 8);
   m.sample(1.0, 42, 0, X);
   const auto r = integrate(pf_ode(m, p), Scheme{}, X, test::exact_log_p(m, 1.0, X), 1.0, 0.05,
-                           {.steps = steps});
+                           {.grid = {.steps = steps}});
   return (r.log_p - test::exact_log_p(m, 0.05, r.x)).cwiseAbs().mean();
 }
 template <class Scheme>
@@ -103,7 +104,7 @@ TEST_CASE("pf_ode: sampling then encoding the same point gives the same log p",
   const auto m = test::gmm2(p);
   matrix<double> X(2, 5);
   m.sample(p.t_max(), 3, 0, X);
-  const integrate_options opt{.rtol = 1e-10, .atol = 1e-12};
+  const integrate_options opt{.tolerance = {.rtol = 1e-10, .atol = 1e-12}};
   const auto down = integrate(pf_ode(m, p), dopri5{}, X, test::exact_log_p(m, p.t_max(), X),
                               p.t_max(), p.t_min(), opt);
   REQUIRE(down.all_ok());
@@ -118,9 +119,9 @@ TEST_CASE("pf_ode: without log p tracking the path of x is unchanged", "[unit]")
   matrix<double> X(2, 4);
   m.sample(1.0, 5, 0, X);
   const vector<double> L0 = vector<double>::Zero(4);
-  const auto a = integrate(pf_ode(m, p), heun{}, X, L0, 1.0, p.t_min(), {.steps = 50});
+  const auto a = integrate(pf_ode(m, p), heun{}, X, L0, 1.0, p.t_min(), {.grid = {.steps = 50}});
   const auto b = integrate(pf_ode(m, p), heun{}, X, L0, 1.0, p.t_min(),
-                           {.steps = 50, .track_logp = false});
+                           {.grid = {.steps = 50}, .track_logp = false});
   CHECK(a.x == b.x);
   CHECK(b.log_p == L0);
 }

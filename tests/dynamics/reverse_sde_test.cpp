@@ -19,7 +19,7 @@ test::error_summary s1_errors(const M& m, long paths, long steps, std::uint64_t 
   m.sample(p.t_max(), seed, 0, X);
   const auto r = integrate(reverse_sde(m, p), euler_maruyama{}, X,
                            test::exact_log_p(m, p.t_max(), X), p.t_max(), p.t_min(),
-                           {.seed = seed, .steps = steps});
+                           {.seed = seed, .grid = {.steps = steps}});
   REQUIRE(r.all_ok());
   return test::summarize(r.log_p - test::exact_log_p(m, p.t_min(), r.x));
 }
@@ -60,9 +60,9 @@ TEST_CASE("reverse_sde: plain and augmented runs give the same x", "[unit]") {
   m.sample(1.0, 4, 0, X);
   const vector<double> L0 = vector<double>::Zero(9);
   const auto a = integrate(reverse_sde(m, p), euler_maruyama{}, X, L0, 1.0, p.t_min(),
-                           {.seed = 9, .steps = 100});
+                           {.seed = 9, .grid = {.steps = 100}});
   const auto b = integrate(reverse_sde(m, p), euler_maruyama{}, X, L0, 1.0, p.t_min(),
-                           {.seed = 9, .steps = 100, .track_logp = false});
+                           {.seed = 9, .grid = {.steps = 100}, .track_logp = false});
   CHECK(a.x == b.x);
   CHECK(a.total_score_evals() == b.total_score_evals());
   CHECK(a.stats[0].score_evals == 100);  // one score call per step, tracked or not

@@ -41,7 +41,7 @@ TEST_CASE("numerics: PF-ODE log p is exact in D = 1 and D = 512 (double, dopri5)
   // docs/ground-truth.md requirement at rtol 1e-10: 1e-6 for |log p| ~ 1; dopri5 controls the error
   // relative to |ell|, and |log p| ~ 500 at D = 512, so the bound is 1e-6 (1 + |log p|).
   const vp_process p;
-  const integrate_options opt{.rtol = 1e-10, .atol = 1e-12};
+  const integrate_options opt{.tolerance = {.rtol = 1e-10, .atol = 1e-12}};
   for (long D : {1L, 512L}) {
     INFO("D = " << D);
     const auto m = diagonal_pair<double>(D, p);
@@ -75,9 +75,10 @@ TEST_CASE("numerics: float in D = 512 differs from double by rounding only (Heun
   md.sample(p.t_max(), 5, 0, XT);
   const matrix<float> XTf = XT.cast<float>();
   const vector<float> LTf = test::exact_log_p(mf, p.t_max(), XTf);
-  const auto rf = integrate(pf_ode(mf, p), heun{}, XTf, LTf, p.t_max(), p.t_min(), {.steps = N});
+  const auto rf =
+      integrate(pf_ode(mf, p), heun{}, XTf, LTf, p.t_max(), p.t_min(), {.grid = {.steps = N}});
   const auto rd = integrate(pf_ode(md, p), heun{}, XTf.cast<double>().eval(), LTf.cast<double>().eval(), p.t_max(),
-                            p.t_min(), {.steps = N});
+                            p.t_min(), {.grid = {.steps = N}});
   REQUIRE(rf.all_ok());
   REQUIRE(rd.all_ok());
   const double dl = (rf.log_p.cast<double>() - rd.log_p).cwiseAbs().maxCoeff();
@@ -104,7 +105,7 @@ TEST_CASE("numerics: the augmented reverse SDE in D = 1 and D = 512, float again
     md.sample(p.t_max(), 9, 0, XT);
     const matrix<float> XTf = XT.cast<float>();
     const vector<float> LTf = test::exact_log_p(mf, p.t_max(), XTf);
-    const integrate_options opt{.seed = 9, .steps = N};
+    const integrate_options opt{.seed = 9, .grid = {.steps = N}};
     const auto rf = integrate(reverse_sde(mf, p), euler_maruyama{}, XTf, LTf, p.t_max(), p.t_min(), opt);
     const auto rd = integrate(reverse_sde(md, p), euler_maruyama{}, XTf.cast<double>().eval(), LTf.cast<double>().eval(),
                               p.t_max(), p.t_min(), opt);

@@ -153,7 +153,7 @@ TEST_CASE("dopri5: trajectories that run out of steps stop alone with status max
   // The oscillating term needs ~1e4 / (2 pi) periods x several steps each: far more than 2000;
   // the smooth trajectories need ~100 steps at rtol 1e-8.
   const auto r = check_isolated(fault::oscillating, status::max_steps, make_pf, dopri5{},
-                                {.rtol = 1e-8, .atol = 1e-10, .max_steps = 2000});
+                                {.tolerance = {.rtol = 1e-8, .atol = 1e-10, .max_steps = 2000}});
   for (long j : hard) {
     CHECK(r.stats[j].steps == 2000);
     // The returned log p is the tracked value at the returned state: the fault only adds an
@@ -167,7 +167,7 @@ TEST_CASE("dopri5: a trajectory blowing up in finite time stops alone with step_
   // dx/dt gains -(1/2) g^2 50 (x - 1)^2: backwards in time x - 1 grows like 1 / (t - t*), so the
   // step size shrinks geometrically towards t* until it is below 16 eps t.
   const auto r = check_isolated(fault::superlinear, status::step_underflow, make_pf, dopri5{},
-                                {.rtol = 1e-8, .atol = 1e-10});
+                                {.tolerance = {.rtol = 1e-8, .atol = 1e-10}});
   for (long j : hard) {
     CHECK(r.stats[j].steps < 100000);  // stopped by the step size, not the budget
     CHECK(r.x(0, j) > 1e3);            // it was running away
@@ -178,18 +178,20 @@ namespace {
 /// check_isolated for every scheme (as SECTIONs), 1 and 2 threads: a fault that hits some
 /// inputs only.
 void check_isolated_every_scheme(fault kind, status expected) {
-  const integrate_options fixed{.steps = 200};
+  const integrate_options fixed{.grid = {.steps = 200}};
   SECTION("euler") { check_isolated(kind, expected, make_pf, euler{}, fixed); }
   SECTION("heun") { check_isolated(kind, expected, make_pf, heun{}, fixed); }
   SECTION("rk4") { check_isolated(kind, expected, make_pf, rk4{}, fixed); }
   SECTION("dopri5") {
-    check_isolated(kind, expected, make_pf, dopri5{}, {.rtol = 1e-8, .atol = 1e-10});
+    check_isolated(kind, expected, make_pf, dopri5{}, {.tolerance = {.rtol = 1e-8, .atol = 1e-10}});
   }
   SECTION("euler-maruyama, augmented reverse SDE") {
-    check_isolated(kind, expected, make_rsde, euler_maruyama{}, {.seed = 3, .steps = 200}, true, 2.0);
+    check_isolated(kind, expected, make_rsde, euler_maruyama{}, {.seed = 3, .grid = {.steps = 200}},
+                   true, 2.0);
   }
   SECTION("in a batch of one column per chunk, with 2 threads") {
-    check_isolated(kind, expected, make_pf, heun{}, {.steps = 200, .batch_size = 1, .threads = 2});
+    check_isolated(kind, expected, make_pf, heun{}, {.grid = {.steps = 200},
+                                                     .execution = {.batch_size = 1, .threads = 2}});
   }
 }
 }  // namespace
@@ -236,8 +238,9 @@ void check_non_finite_starts(Scheme scheme, integrate_options opt) {
 TEST_CASE("integrate: a NaN start marks only that trajectory non_finite (fixed step)", "[unit]") {
   // Documented behaviour: integrate does not refuse non-finite starts (one bad column must not
   // lose a batch); the trajectory is returned unchanged with status non_finite.
-  check_non_finite_starts(heun{}, {.steps = 100});
-  check_non_finite_starts(euler{}, {.steps = 100, .batch_size = 1, .threads = 2});
+  check_non_finite_starts(heun{}, {.grid = {.steps = 100}});
+  check_non_finite_starts(euler{}, {.grid = {.steps = 100},
+                                    .execution = {.batch_size = 1, .threads = 2}});
 }
 
 TEST_CASE("integrate: a NaN start marks only that trajectory non_finite (dopri5)", "[unit]") {
@@ -289,7 +292,7 @@ TEST_CASE("dg_ode: trajectories whose guidance blows up stop alone; the rest are
     X.col(j) = z * std::sqrt(w_T[std::size_t(j)] * (1 + 80.0 * 80.0) / z.squaredNorm());
   }
   const vector<double> L = test::exact_log_p(m, 80.0, X);
-  const integrate_options opt{.steps = 128, .grid = grid_kind::edm_rho};
+  const integrate_options opt{.grid = {.steps = 128, .spacing = grid_kind::edm_rho}};
   const auto r = integrate(dg_ode(m, p, {.q = 0.7}), heun{}, X, L, 80.0, 0.01, opt);
   for (long j = 0; j < n; ++j) {
     INFO("w_T = " << w_T[std::size_t(j)] << ": " << to_string(r.stats[j].status) << " at " << r.stats[j].t_reached);
@@ -302,7 +305,8 @@ TEST_CASE("dg_ode: trajectories whose guidance blows up stop alone; the rest are
       CHECK(r.stats[j].status == status::ok);
       // Alone, with the same trajectory id: bit for bit the same.
       const auto alone = integrate(dg_ode(m, p, {.q = 0.7}), heun{}, X.col(j), L.segment(j, 1), 80.0, 0.01,
-                                   {.steps = 128, .grid = grid_kind::edm_rho, .first_id = std::uint64_t(j)});
+                                   {.grid = {.steps = 128, .spacing = grid_kind::edm_rho},
+                                    .first_id = std::uint64_t(j)});
       CHECK((alone.x.col(0).array() == r.x.col(j).array()).all());
       CHECK(alone.log_p(0) == r.log_p(j));
     }
@@ -315,7 +319,7 @@ TEST_CASE("integrate: a model throwing for some inputs marks only those trajecto
   // chunk (found by running the chunk's columns alone) are bit-identical to a fault-free run.
   check_isolated_every_scheme(fault::throws, status::model_error);
   SECTION("the observer sees every step of every trajectory once") {
-    const integrate_options fixed{.steps = 200};
+    const integrate_options fixed{.grid = {.steps = 200}};
     const vp_process p;
     faulty_gmm1 bad;
     bad.kind = fault::throws;
@@ -346,7 +350,7 @@ void check_first_step_safe(double rtol, double atol) {
   X << 0.8, 0.0, -1.1, 0.4,  //
       -0.3, 0.7, 0.9, -1.6;
   const vector<double> L = test::exact_log_p(m, 1.0, X);
-  const integrate_options opt{.rtol = rtol, .atol = atol, .max_steps = 20000};
+  const integrate_options opt{.tolerance = {.rtol = rtol, .atol = atol, .max_steps = 20000}};
   const auto r = integrate(pf_ode(m, p), dopri5{}, X, L, 1.0, 1e-3, opt);
   matrix<double> Xo(2, 3);
   Xo << X.col(0), X.col(2), X.col(3);
@@ -379,7 +383,7 @@ TEST_CASE("dopri5: the automatic first step is finite for every valid tolerance"
     matrix<double> X(2, 1);
     X << 0.0, 0.7;
     const auto r = integrate(pf_ode(m, p), dopri5{}, X, test::exact_log_p(m, 1.0, X), 1.0, 1e-3,
-                             {.rtol = 1e-6, .atol = 0.0});
+                             {.tolerance = {.rtol = 1e-6, .atol = 0.0}});
     CHECK(r.all_ok());
   }
   SECTION("rtol = 1e-300, atol = 0") { check_first_step_safe(1e-300, 0.0); }

@@ -48,7 +48,7 @@ TEST_CASE("numerics: dopri5 samples and encodes down to the smallest t_min (doub
     const auto& p = c.p;
     const auto m = model(p);
     const long n = 16;
-    const integrate_options opt{.rtol = 1e-10, .atol = 1e-12};
+    const integrate_options opt{.tolerance = {.rtol = 1e-10, .atol = 1e-12}};
     // Sampling: x_T ~ p_T with the exact log p_T, down to t_min.
     matrix<double> XT(2, n);
     m.sample(p.t_max(), 7, 0, XT);
@@ -76,7 +76,8 @@ TEST_CASE("numerics: RK4 keeps order 4 down to the smallest t_min on the log-SNR
     const vector<double> LT = test::exact_log_p(m, p.t_max(), XT);
     std::vector<double> steps, err;
     for (long N : {64L, 128L, 256L}) {
-      const auto r = integrate(pf_ode(m, p), rk4{}, XT, LT, p.t_max(), p.t_min(), {.steps = N, .grid = c.grid});
+      const auto r = integrate(pf_ode(m, p), rk4{}, XT, LT, p.t_max(), p.t_min(),
+                               {.grid = {.steps = N, .spacing = c.grid}});
       REQUIRE(r.all_ok());
       steps.push_back(double(N));
       err.push_back((r.log_p - test::exact_log_p(m, p.t_min(), r.x)).cwiseAbs().mean());
@@ -104,7 +105,7 @@ TEST_CASE("numerics: float runs down to the smallest t_min differ from double by
     const vector<float> LTf = test::exact_log_p(mf, p.t_max(), XTf);
     for (long N : {64L, 256L, 1024L}) {
       INFO(c.name << ", N = " << N);
-      const integrate_options opt{.steps = N, .grid = c.grid};
+      const integrate_options opt{.grid = {.steps = N, .spacing = c.grid}};
       const auto rf = integrate(pf_ode(mf, p), rk4{}, XTf, LTf, p.t_max(), p.t_min(), opt);
       const auto rd = integrate(pf_ode(md, p), rk4{}, XTf.cast<double>().eval(), LTf.cast<double>().eval(), p.t_max(),
                                 p.t_min(), opt);
@@ -136,7 +137,7 @@ TEST_CASE("numerics: float dopri5 reaches the smallest t_min with every trajecto
     md.sample(p.t_max(), 7, 0, XT);
     const matrix<float> XTf = XT.cast<float>();
     const auto r = integrate(pf_ode(mf, p), dopri5{}, XTf, test::exact_log_p(mf, p.t_max(), XTf), p.t_max(), p.t_min(),
-                             {.rtol = 1e-5, .atol = 1e-6});
+                             {.tolerance = {.rtol = 1e-5, .atol = 1e-6}});
     REQUIRE(r.all_ok());
     long steps = 0;
     for (const auto& st : r.stats) steps = std::max(steps, st.accepted);

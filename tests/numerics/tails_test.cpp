@@ -189,7 +189,7 @@ TEST_CASE("numerics: dopri5 tracks log p through the far tails (sampling and enc
   // to 1e-6 (1 + |log p|).
   const vp_process p;
   const auto m = test::gmm1<double>(p);
-  const integrate_options opt{.rtol = 1e-10, .atol = 1e-12};
+  const integrate_options opt{.tolerance = {.rtol = 1e-10, .atol = 1e-12}};
   matrix<double> X0(1, 4);
   X0 << 2.5 + 1e3 * 0.5, -2.0 - 1e3 * 0.5, -1e3 * 0.5, 40.0;
   const auto e = integrate(pf_ode(m, p), dopri5{}, X0, vector<double>::Zero(4), p.t_min(), p.t_max(), opt);
@@ -217,7 +217,7 @@ TEST_CASE("numerics: sampling onto a component of variance 1e-8 down to t = 1e-5
   matrix<double> XT(1, 12);
   m.sample(1.0, 3, 0, XT);
   const auto r = integrate(pf_ode(m, p), dopri5{}, XT, test::exact_log_p(m, 1.0, XT), 1.0, 1e-5,
-                           {.rtol = 1e-10, .atol = 1e-12});
+                           {.tolerance = {.rtol = 1e-10, .atol = 1e-12}});
   REQUIRE(r.all_ok());
   const vector<double> exact = test::exact_log_p(m, 1e-5, r.x);
   int on_spike = 0;

@@ -235,84 +235,86 @@ TEST_CASE("reliability: bad inputs to the library API throw the documented error
       {"steps = 0", "invalid_argument", "steps must be >= 1 (0)",
        [] {
          run_fixture f;
-         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.steps = 0});
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.grid = {.steps = 0}});
        }},
       {"negative steps", "invalid_argument", "steps must be >= 1 (-5)",
        [] {
          run_fixture f;
-         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.steps = -5});
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.grid = {.steps = -5}});
        }},
       {"explicit grid not from t_start to t_end", "invalid_argument", "explicit times must run from t_start to t_end",
        [] {
          run_fixture f;
-         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.times = {1.0, 0.5}});
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.grid = {.times = {1.0, 0.5}}});
        }},
       {"rtol = 0", "invalid_argument", "need rtol > 0 and atol >= 0",
        [] {
          run_fixture f;
-         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.rtol = 0});
+         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.tolerance = {.rtol = 0}});
        }},
       {"NaN atol", "invalid_argument", "need rtol > 0 and atol >= 0",
        [] {
          run_fixture f;
-         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.atol = not_a_number});
+         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.tolerance = {.atol = not_a_number}});
        }},
       {"max_steps = 0", "invalid_argument", "max_steps must be >= 1",
        [] {
          run_fixture f;
-         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.max_steps = 0});
+         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.tolerance = {.max_steps = 0}});
        }},
       {"batch_size = 0", "invalid_argument", "batch_size must be >= 1",
        [] {
          run_fixture f;
-         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.batch_size = 0});
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.execution = {.batch_size = 0}});
        }},
       {"negative thread count", "invalid_argument", "threads must be >= 0",
        [] {
          run_fixture f;
-         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.threads = -1});
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.execution = {.threads = -1}});
        }},
       {"explicit grid going back", "invalid_argument", "explicit times must be strictly decreasing",
        [] {
          run_fixture f;
-         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.times = {1.0, 0.5, 0.7, 1e-3}});
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.grid = {.times = {1.0, 0.5, 0.7, 1e-3}}});
        }},
       {"explicit grid with a repeated time", "invalid_argument", "explicit times must be strictly decreasing",
        [] {
          run_fixture f;
-         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.times = {1.0, 0.5, 0.5, 1e-3}});
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.grid = {.times = {1.0, 0.5, 0.5, 1e-3}}});
        }},
       {"explicit grid with a NaN time", "invalid_argument", "explicit time 1 is not finite",
        [] {
          run_fixture f;
-         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.times = {1.0, not_a_number, 1e-3}});
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3,
+                   {.grid = {.times = {1.0, not_a_number, 1e-3}}});
        }},
       {"steps = 2^40", "invalid_argument", "steps must be <= 1000000000 (1099511627776)",
        [] {
          run_fixture f;
-         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.steps = 1L << 40});
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.grid = {.steps = 1L << 40}});
        }},
       {"grid of 2^40 steps", "invalid_argument", "time_grid: steps must be <= 1000000000",
        [] { (void)make_time_grid(vp_process{}, grid_kind::uniform, 1.0, 1e-3, 1L << 40); }},
       {"rtol = inf", "invalid_argument", "need rtol > 0 and atol >= 0, both finite (rtol = inf",
        [] {
          run_fixture f;
-         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.rtol = infinity});
+         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.tolerance = {.rtol = infinity}});
        }},
       {"atol = inf", "invalid_argument", "need rtol > 0 and atol >= 0, both finite",
        [] {
          run_fixture f;
-         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.atol = infinity});
+         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.tolerance = {.atol = infinity}});
        }},
       {"NaN initial_step", "invalid_argument", "initial_step must be finite and >= 0 (nan)",
        [] {
          run_fixture f;
-         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.initial_step = not_a_number});
+         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3,
+                   {.tolerance = {.initial_step = not_a_number}});
        }},
       {"negative initial_step", "invalid_argument", "initial_step must be finite and >= 0 (-0.1",
        [] {
          run_fixture f;
-         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.initial_step = -0.1});
+         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.tolerance = {.initial_step = -0.1}});
        }},
       {"reverse SDE run forwards", "invalid_argument",
        "reverse_sde runs from high noise to low noise: t_end (1) must be < t_start (0.001); swap them",
@@ -344,7 +346,8 @@ TEST_CASE("reliability: bad inputs to the library API throw the documented error
            void score(double, const matrix<double>&, matrix<double>&) const { throw std::bad_alloc(); }
          };
          const greedy g;
-         integrate(pf_ode(g, vp_process{}), euler{}, row({0.5}), vector<double>::Zero(1), 1.0, 1e-3, {.steps = 3});
+         integrate(pf_ode(g, vp_process{}), euler{}, row({0.5}), vector<double>::Zero(1), 1.0, 1e-3,
+                   {.grid = {.steps = 3}});
        }},
       {"check_score_model with a NaN point", "invalid_argument", "check_score_model: point 0 is not finite",
        [] { (void)check_score_model(test::gmm1<double>(), vp_process{}, row({not_a_number})); }},

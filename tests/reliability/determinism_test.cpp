@@ -36,8 +36,8 @@ template <class Dyn, class Scheme>
 void check_arrangements(const Dyn& dyn, Scheme scheme, const matrix<double>& X, const vector<double>& L, double t0,
                         double t1, integrate_options opt) {
   const long N = X.cols();
-  opt.threads = 1;
-  opt.batch_size = N;
+  opt.execution.threads = 1;
+  opt.execution.batch_size = N;
   const auto ref = integrate(dyn, scheme, X, L, t0, t1, opt);
   auto same_column = [&](const integration_result<double>& r, long col, long j) {
     INFO("trajectory " << j);
@@ -52,8 +52,8 @@ void check_arrangements(const Dyn& dyn, Scheme scheme, const matrix<double>& X, 
     for (int threads : {1, 2, 4}) {
       INFO("batch_size " << bs << ", threads " << threads);
       integrate_options o = opt;
-      o.batch_size = bs;
-      o.threads = threads;
+      o.execution.batch_size = bs;
+      o.execution.threads = threads;
       const auto r = integrate(dyn, scheme, X, L, t0, t1, o);
       for (long j = 0; j < N; ++j) same_column(r, j, j);
     }
@@ -72,7 +72,7 @@ void check_arrangements(const Dyn& dyn, Scheme scheme, const matrix<double>& X, 
   for (long j : order) {
     integrate_options o1 = opt;
     o1.first_id = opt.first_id + std::uint64_t(j);
-    o1.threads = 2;
+    o1.execution.threads = 2;
     const auto r = integrate(dyn, scheme, X.col(j).eval(), L.segment(j, 1).eval(), t0, t1, o1);
     same_column(r, 0, j);
   }
@@ -88,17 +88,20 @@ TEST_CASE("determinism: trajectories are bit-identical across batch sizes, threa
   m.sample(1.0, 21, 0, XT);
   const vector<double> LT = test::exact_log_p(m, 1.0, XT);
   SECTION("augmented reverse SDE (Brownian increments keyed by trajectory)") {
-    check_arrangements(reverse_sde(m, p), euler_maruyama{}, XT, LT, 1.0, 1e-3, {.seed = 5, .steps = 200});
+    check_arrangements(reverse_sde(m, p), euler_maruyama{}, XT, LT, 1.0, 1e-3,
+                       {.seed = 5, .grid = {.steps = 200}});
   }
   SECTION("PF-ODE with Hutchinson probes (keyed by trajectory), Heun") {
     check_arrangements(pf_ode(m, p, {.kind = divergence_kind::hutchinson, .probes = 2}), heun{}, XT, LT, 1.0, 1e-3,
-                       {.seed = 6, .steps = 100});
+                       {.seed = 6, .grid = {.steps = 100}});
   }
   SECTION("PF-ODE, dopri5 (a step size per trajectory)") {
-    check_arrangements(pf_ode(m, p), dopri5{}, XT, LT, 1.0, 1e-3, {.rtol = 1e-8, .atol = 1e-10});
+    check_arrangements(pf_ode(m, p), dopri5{}, XT, LT, 1.0, 1e-3,
+                       {.tolerance = {.rtol = 1e-8, .atol = 1e-10}});
   }
   SECTION("the same with ids starting at 1000") {
-    check_arrangements(reverse_sde(m, p), euler_maruyama{}, XT, LT, 1.0, 1e-3, {.seed = 5, .steps = 100, .first_id = 1000});
+    check_arrangements(reverse_sde(m, p), euler_maruyama{}, XT, LT, 1.0, 1e-3,
+                       {.seed = 5, .grid = {.steps = 100}, .first_id = 1000});
   }
 }
 

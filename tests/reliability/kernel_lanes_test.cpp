@@ -111,14 +111,15 @@ TEST_CASE("kernels: the augmented reverse SDE is bit-identical for batch sizes 1
     matrix<double> XT(D, N);
     m.sample(1.0, 8, 0, XT);
     const vector<double> LT = test::exact_log_p(m, 1.0, XT);
-    integrate_options opt{.seed = 17, .steps = 12, .batch_size = N, .threads = 1};
+    integrate_options opt{.seed = 17, .grid = {.steps = 12},
+                          .execution = {.batch_size = N, .threads = 1}};
     const auto ref = integrate(reverse_sde(m, vp_process{}), euler_maruyama{}, XT, LT, 1.0, 1e-3, opt);
     for (long bs : {1L, 7L, 61L, 64L})
       for (int threads : {1, 2, 3, 4}) {
         if (bs == 1 && threads > 2) continue;  // batches of one: the slowest arrangement
         integrate_options o = opt;
-        o.batch_size = bs;
-        o.threads = threads;
+        o.execution.batch_size = bs;
+        o.execution.threads = threads;
         const auto r = integrate(reverse_sde(m, vp_process{}), euler_maruyama{}, XT, LT, 1.0, 1e-3, o);
         INFO("D = " << D << ", batch_size " << bs << ", threads " << threads);
         CHECK(same_bits(r.x, ref.x));

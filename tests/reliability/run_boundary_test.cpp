@@ -67,7 +67,7 @@ void check_direction(const char* name, bool reverse, Run run) {
 
 TEST_CASE("integrate: dynamics with a direction in time refuse the other one", "[unit]") {
   fixture f;
-  const integrate_options o{.steps = 20};
+  const integrate_options o{.grid = {.steps = 20}};
   check_direction("reverse_sde", true, [&](double a, double b) {
     integrate(reverse_sde(f.m, f.p), euler_maruyama{}, f.x, f.l, a, b, o);
   });
@@ -108,8 +108,10 @@ TEST_CASE("integrate: dynamics with a direction in time refuse the other one", "
 TEST_CASE("integrate: batch_size = LONG_MAX runs as one chunk, bit-identical", "[unit]") {
   // (N + bs - 1) / bs overflowed: no chunk ran and every trajectory was reported ok, 0 steps.
   fixture f;
-  const auto ref = integrate(pf_ode(f.m, f.p), heun{}, f.x, f.l, 1.0, 1e-3, {.steps = 50});
-  const auto big = integrate(pf_ode(f.m, f.p), heun{}, f.x, f.l, 1.0, 1e-3, {.steps = 50, .batch_size = LONG_MAX});
+  const auto ref =
+      integrate(pf_ode(f.m, f.p), heun{}, f.x, f.l, 1.0, 1e-3, {.grid = {.steps = 50}});
+  const auto big = integrate(pf_ode(f.m, f.p), heun{}, f.x, f.l, 1.0, 1e-3,
+                             {.grid = {.steps = 50}, .execution = {.batch_size = LONG_MAX}});
   for (long j = 0; j < 3; ++j) {
     CHECK(big.stats[j].steps == 50);
     CHECK(big.x(0, j) == ref.x(0, j));
@@ -128,10 +130,12 @@ TEST_CASE("threads: a request beyond what exists runs, with the same bits as 1 t
   matrix<double> X(1, 600);
   for (long j = 0; j < 600; ++j) X(0, j) = -3.0 + 0.01 * double(j);
   const vector<double> L = test::exact_log_p(f.m, 1.0, X);
-  const auto one = integrate(pf_ode(f.m, f.p), dopri5{}, X, L, 1.0, 1e-3, {.batch_size = 1, .threads = 1});
+  const auto one = integrate(pf_ode(f.m, f.p), dopri5{}, X, L, 1.0, 1e-3,
+                             {.execution = {.batch_size = 1, .threads = 1}});
   for (int threads : {100000, 512}) {
     INFO(threads << " threads");
-    const auto many = integrate(pf_ode(f.m, f.p), dopri5{}, X, L, 1.0, 1e-3, {.batch_size = 1, .threads = threads});
+    const auto many = integrate(pf_ode(f.m, f.p), dopri5{}, X, L, 1.0, 1e-3,
+                                {.execution = {.batch_size = 1, .threads = threads}});
     CHECK((many.x.array() == one.x.array()).all());
     CHECK((many.log_p.array() == one.log_p.array()).all());
   }
@@ -159,7 +163,7 @@ TEST_CASE("integrate: std::bad_alloc leaves as dlogp::error out_of_memory", "[un
   for (int threads : {1, 2}) {
     try {
       integrate(pf_ode(g, f.p), heun{}, f.x, f.l, 1.0, 1e-3,
-                {.steps = 5, .batch_size = 1, .threads = threads});
+                {.grid = {.steps = 5}, .execution = {.batch_size = 1, .threads = threads}});
       FAIL_CHECK("did not throw");
     } catch (const dlogp::error& e) {
       CHECK(e.id() == "out_of_memory");

@@ -32,7 +32,7 @@ TEST_CASE("langevin: log p error at fixed Langevin time shrinks like the step si
   std::vector<test::error_summary> e;
   for (double a : {0.01, 0.0025, 0.000625}) {
     const auto r = langevin(m, t, X, L, {.seed = 1, .steps = long(std::lround(1 / a)),
-                                         .step_size = a, .batch_size = 250});
+                                         .step_size = a, .execution = {.batch_size = 250}});
     REQUIRE(r.all_ok());
     e.push_back(test::summarize(r.log_p - test::exact_log_p(m, t, r.x)));
   }
@@ -54,7 +54,7 @@ TEST_CASE("langevin: from a point mass the samples reach p_t", "[statistical]") 
   const matrix<double> X = matrix<double>::Zero(2, N);
   const auto r = langevin(m, t, X, vector<double>::Zero(N),
                           {.seed = 2, .steps = 2000, .step_size = 0.01, .track_logp = false,
-                           .batch_size = 250});
+                           .execution = {.batch_size = 250}});
   REQUIRE(r.all_ok());
   CHECK(r.stats[0].score_evals == 2000);
   test::check_gmm2_samples(m, t, r.x, "langevin");
@@ -78,7 +78,7 @@ void annealed_samples(long N) {
   prior_log_density(p, 1.0, X, L);
   const annealed_langevin_options opt{.seed = 3, .levels = 20, .steps_per_level = 1000,
                                       .step_factor = 0.05, .t_end = 0.07, .track_logp = false,
-                                      .batch_size = 250};
+                                      .execution = {.batch_size = 250}};
   const auto r = annealed_langevin(m, p, X, L, opt);
   REQUIRE(r.all_ok());
   CHECK(r.stats[0].score_evals == 20 * 1000);
@@ -197,10 +197,10 @@ TEST_CASE("langevin: results do not depend on batch size or threads", "[repro]")
   m.sample(1.0, 1, 0, X);
   const vector<double> L = test::exact_log_p(m, 1.0, X);
   annealed_langevin_options o1{.seed = 6, .levels = 4, .steps_per_level = 20, .t_end = 0.1,
-                               .batch_size = 23, .threads = 1};
+                               .execution = {.batch_size = 23, .threads = 1}};
   annealed_langevin_options o2 = o1;
-  o2.batch_size = 3;
-  o2.threads = 2;
+  o2.execution.batch_size = 3;
+  o2.execution.threads = 2;
   const auto a = annealed_langevin(m, p, X, L, o1);
   const auto b = annealed_langevin(m, p, X, L, o2);
   CHECK(a.x == b.x);

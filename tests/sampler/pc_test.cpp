@@ -30,8 +30,8 @@ void pc_samples(long N, long steps) {
   vector<double> L;
   prior_log_density(p, 1.0, X, L);
   const auto r = predictor_corrector(m, p, X, L, 1.0, p.t_min(),
-                                     {.seed = 3, .steps = steps, .track_logp = false,
-                                      .batch_size = 250});
+                                     {.seed = 3, .grid = {.steps = steps}, .track_logp = false,
+                                      .execution = {.batch_size = 250}});
   REQUIRE(r.all_ok());
   CHECK(r.stats[0].score_evals == 2 * steps);
   test::check_gmm2_samples(m, p.t_min(), r.x, "pc, " + std::to_string(steps) + " steps");
@@ -55,9 +55,9 @@ TEST_CASE("pc: without corrector moves it is the reverse SDE, bit for bit", "[re
   m.sample(1.0, 4, 0, X);
   const vector<double> L = test::exact_log_p(m, 1.0, X);
   const auto a = predictor_corrector(m, p, X, L, 1.0, p.t_min(),
-                                     {.seed = 9, .steps = 100, .corrector_steps = 0});
+                                     {.seed = 9, .grid = {.steps = 100}, .corrector_steps = 0});
   const auto b = integrate(reverse_sde(m, p), euler_maruyama{}, X, L, 1.0, p.t_min(),
-                           {.seed = 9, .steps = 100});
+                           {.seed = 9, .grid = {.steps = 100}});
   CHECK(a.x == b.x);
   CHECK(a.log_p == b.log_p);
   CHECK(a.stats[0].score_evals == 100);
@@ -83,8 +83,10 @@ TEST_CASE("pc: log p error shrinks like sqrt(h) when the corrector steps scale w
     for (long i = 0; i < S; ++i)
       eps.push_back(2.0 * (t[std::size_t(i)] - t[std::size_t(i + 1)]) * p.sigma2(t[std::size_t(i)]));
     const auto r = predictor_corrector(m, p, X, L, 1.0, p.t_min(),
-                                       {.seed = 3, .steps = S, .corrector_step_sizes = eps,
-                                        .batch_size = 250});
+                                       {.seed = 3,
+                                        .grid = {.steps = S},
+                                        .corrector_step_sizes = eps,
+                                        .execution = {.batch_size = 250}});
     REQUIRE(r.all_ok());
     CHECK(r.corrector_step_sizes == eps);
     e.push_back(test::summarize(r.log_p - test::exact_log_p(m, p.t_min(), r.x)));
@@ -99,7 +101,7 @@ TEST_CASE("pc: the SNR rule's step sizes come from the pilot and are reported", 
   matrix<double> X(2, 5);
   m.sample(1.0, 4, 0, X);
   const vector<double> L = test::exact_log_p(m, 1.0, X);
-  const pc_options opt{.seed = 2, .steps = 40, .corrector_steps = 2, .snr = 0.1,
+  const pc_options opt{.seed = 2, .grid = {.steps = 40}, .corrector_steps = 2, .snr = 0.1,
                        .snr_pilot = 4096};
   const auto a = predictor_corrector(m, p, X, L, 1.0, 0.01, opt);
   REQUIRE(a.all_ok());
@@ -130,10 +132,10 @@ TEST_CASE("pc: results do not depend on batch size, threads or the other traject
   matrix<double> X(2, 21);
   m.sample(1.0, 4, 0, X);
   const vector<double> L = test::exact_log_p(m, 1.0, X);
-  pc_options o1{.seed = 5, .steps = 30, .batch_size = 21, .threads = 1};
+  pc_options o1{.seed = 5, .grid = {.steps = 30}, .execution = {.batch_size = 21, .threads = 1}};
   pc_options o2 = o1;
-  o2.batch_size = 4;
-  o2.threads = 2;
+  o2.execution.batch_size = 4;
+  o2.execution.threads = 2;
   const auto a = predictor_corrector(m, p, X, L, 1.0, 0.05, o1);
   const auto b = predictor_corrector(m, p, X, L, 1.0, 0.05, o2);
   CHECK(a.x == b.x);
@@ -153,7 +155,7 @@ TEST_CASE("pc: invalid settings are rejected", "[unit]") {
   const vector<double> L = vector<double>::Zero(2);
   CHECK_THROWS_WITH(predictor_corrector(m, p, X, L, 0.1, 0.5),
                     Catch::Contains("[dlogp.invalid_argument] pc: need finite t_start > t_end"));
-  CHECK_THROWS_WITH(predictor_corrector(m, p, X, L, 1.0, 0.1, {.steps = 10,
+  CHECK_THROWS_WITH(predictor_corrector(m, p, X, L, 1.0, 0.1, {.grid = {.steps = 10},
                                                                .corrector_step_sizes = {0.1}}),
                     Catch::Contains("pc: corrector_step_sizes needs steps * corrector_steps = 10"));
   CHECK_THROWS_WITH(predictor_corrector(m, p, X, L, 1.0, 0.1, {.snr = 0}),

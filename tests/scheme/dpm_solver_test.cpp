@@ -30,7 +30,7 @@ struct pf_case {
     m.sample(p.t_max(), 42, 0, x_T);
     log_p_T = test::exact_log_p(m, p.t_max(), x_T);
     const auto r = integrate(pf_ode(m, p), dopri5{}, x_T, log_p_T, p.t_max(), p.t_min(),
-                             {.rtol = 1e-11, .atol = 1e-13});
+                             {.tolerance = {.rtol = 1e-11, .atol = 1e-13}});
     REQUIRE(r.all_ok());
     x_ref = r.x;
     log_p_ref = r.log_p;
@@ -45,7 +45,7 @@ struct pf_case {
   template <class Scheme>
   errors run(long steps, grid_kind grid = grid_kind::log_snr) const {
     const auto r = integrate(pf_ode(m, p), Scheme{}, x_T, log_p_T, p.t_max(), p.t_min(),
-                             {.steps = steps, .grid = grid});
+                             {.grid = {.steps = steps, .spacing = grid}});
     REQUIRE(r.all_ok());
     const double ex = (r.x - x_ref).colwise().norm().mean();
     const double el = (r.log_p - log_p_ref).cwiseAbs().mean();
@@ -144,9 +144,10 @@ TEST_CASE("dpm_solver: score evaluations per step", "[unit]") {
 TEST_CASE("dpm_solver: DDIM noise and data forms are the same method", "[unit]") {
   const pf_case c(8);
   const auto a = integrate(pf_ode(c.m, c.p), ddim{}, c.x_T, c.log_p_T, 1.0, c.p.t_min(),
-                           {.steps = 15, .grid = grid_kind::log_snr});
+                           {.grid = {.steps = 15, .spacing = grid_kind::log_snr}});
   const auto b = integrate(pf_ode(c.m, c.p), dpm_solver<1, dpm_prediction::data>{}, c.x_T,
-                           c.log_p_T, 1.0, c.p.t_min(), {.steps = 15, .grid = grid_kind::log_snr});
+                           c.log_p_T, 1.0, c.p.t_min(),
+                           {.grid = {.steps = 15, .spacing = grid_kind::log_snr}});
   // Algebraically identical updates: they differ by rounding only (values are O(1)).
   CHECK((a.x - b.x).cwiseAbs().maxCoeff() <= 1e-12);
   CHECK((a.log_p - b.log_p).cwiseAbs().maxCoeff() <= 1e-12);
@@ -163,7 +164,7 @@ TEST_CASE("dpm_solver: encoding data reproduces the exact log p at the solver's 
   const vector<double> exact = test::exact_log_p(m, p.t_min(), X);
   auto error = [&](long steps) {
     const auto r = integrate(pf_ode(m, p), dpm_solver_3{}, X, vector<double>::Zero(8), p.t_min(),
-                             p.t_max(), {.steps = steps, .grid = grid_kind::log_snr});
+                             p.t_max(), {.grid = {.steps = steps, .spacing = grid_kind::log_snr}});
     REQUIRE(r.all_ok());
     return (test::exact_log_p(m, p.t_max(), r.x) - r.log_p - exact).cwiseAbs().mean();
   };
@@ -182,9 +183,9 @@ TEST_CASE("dpm_solver: float works and follows double", "[unit]") {
   md.sample(1.0, 3, 0, X);
   const matrix<float> Xf = X.cast<float>();
   const auto rd = integrate(pf_ode(md, p), dpm_solver_2{}, X, test::exact_log_p(md, 1.0, X), 1.0,
-                            p.t_min(), {.steps = 30, .grid = grid_kind::log_snr});
+                            p.t_min(), {.grid = {.steps = 30, .spacing = grid_kind::log_snr}});
   const auto rf = integrate(pf_ode(mf, p), dpm_solver_2{}, Xf, test::exact_log_p(mf, 1.0, Xf),
-                            1.0, p.t_min(), {.steps = 30, .grid = grid_kind::log_snr});
+                            1.0, p.t_min(), {.grid = {.steps = 30, .spacing = grid_kind::log_snr}});
   REQUIRE(rf.all_ok());
   // Float rounding (~1e-7 relative) amplified by at most the ODE's growth: 1e-4 is generous
   // yet far below the discretisation error of 30 steps, so a wrong float path would show.
@@ -194,11 +195,11 @@ TEST_CASE("dpm_solver: float works and follows double", "[unit]") {
 
 TEST_CASE("dpm_solver: results do not depend on batch size or threads", "[repro]") {
   const pf_case c(13);
-  const integrate_options base{.steps = 25, .grid = grid_kind::log_snr, .batch_size = 13,
-                               .threads = 1};
+  const integrate_options base{.grid = {.steps = 25, .spacing = grid_kind::log_snr},
+                               .execution = {.batch_size = 13, .threads = 1}};
   integrate_options other = base;
-  other.batch_size = 4;
-  other.threads = 2;
+  other.execution.batch_size = 4;
+  other.execution.threads = 2;
   const auto a = integrate(pf_ode(c.m, c.p), dpm_solver_3{}, c.x_T, c.log_p_T, 1.0, c.p.t_min(),
                            base);
   const auto b = integrate(pf_ode(c.m, c.p), dpm_solver_3{}, c.x_T, c.log_p_T, 1.0, c.p.t_min(),
@@ -213,7 +214,7 @@ TEST_CASE("dpm_solver: a grid point with infinite log-SNR is rejected", "[unit]"
   matrix<double> X(2, 2);
   m.sample(1.0, 1, 0, X);
   CHECK_THROWS_WITH(integrate(pf_ode(m, p), dpm_solver_2{}, X, vector<double>::Zero(2), 1.0, 0.0,
-                              {.steps = 10}),
+                              {.grid = {.steps = 10}}),
                     Catch::Contains("[dlogp.invalid_argument] dpm_solver: log-SNR is not finite"));
 }
 

@@ -110,7 +110,7 @@ class forward_gap_integrand {
 
 /// ELBO of each column of x0 (D x M) at time t0, from `paths` forward paths per point up to
 /// t1, with the prior log density `prior(X_t1, out)` (out pre-sized). Euler-Maruyama with opt
-/// (seed, steps, grid, ...); path j of point m has trajectory id first_id + m paths + j. The
+/// (seed, grid, ...); path j of point m has trajectory id first_id + m paths + j. The
 /// Laplacian of the model's score comes from the divergence options (exact by default).
 template <score_model Model, process Process, class Prior, class S = scalar_of<Model>>
   requires std::invocable<const Prior&, const matrix<S>&, vector<S>&>

@@ -91,8 +91,7 @@ struct score_matching_options {
   probe_kind projection = probe_kind::rademacher;  ///< SSM
   bool variance_reduced = false;                 ///< SSM-VR: |s|^2 / 2 instead of (u.s)^2 / 2
   divergence_options divergence{};               ///< ISM and the ELBO
-  long batch_size = 256;                         ///< terms per work unit (never changes results)
-  int threads = 0;
+  execution_options execution{.batch_size = 256};  ///< chunks of terms; never changes results
 };
 
 struct sm_estimate {
@@ -151,8 +150,7 @@ sm_setup<P> sm_prepare(const P& p, const score_matching_options& opt, const char
   require(std::isfinite(opt.t_data) && opt.t_data >= 0 && opt.t_data <= su.t_lo,
           w + ": need 0 <= t_data <= t_min (" + std::to_string(opt.t_data) + ")");
   require(opt.samples >= 1, w + ": samples must be >= 1 (" + std::to_string(opt.samples) + ")");
-  require(opt.batch_size >= 1, w + ": batch_size must be >= 1");
-  require(opt.threads >= 0, w + ": threads must be >= 0");
+  require_execution_options(w, opt.execution);
   require(opt.weighting != sm_weighting::custom || bool(opt.weight),
           w + ": custom weighting needs options.weight");
   su.a_d = p.alpha(opt.t_data);
@@ -276,8 +274,9 @@ sm_estimate sm_run_unguarded(sm_objective kind, const M& model, const P& p,
   // Terms (point j, draw m) flattened as j * samples + m, in chunks of batch_size terms.
   const long T = N * Mdraw;
   std::vector<double> all(static_cast<std::size_t>(T), 0.0);
-  std::vector<long> evals_per_chunk(static_cast<std::size_t>(chunk_count(T, opt.batch_size)), 0);
-  for_each_chunk(T, opt.batch_size, opt.threads, [&](long c, long k0, long n) {
+  std::vector<long> evals_per_chunk(
+      static_cast<std::size_t>(chunk_count(T, opt.execution.batch_size)), 0);
+  for_each_chunk(T, opt.execution, [&](long c, long k0, long n) {
       sm_integrand<M> f(model, opt);
       std::vector<double> out;
       long evals = 0;

@@ -108,7 +108,7 @@ struct sde_bias_prediction {
 };
 
 /// Predicted bias of the reverse-SDE estimate: Monte Carlo over the columns of x_T (draws from
-/// q_T, e.g. the reference's p_T), Euler-Maruyama with opt (seed, steps, grid, ...).
+/// q_T, e.g. the reference's p_T), Euler-Maruyama with opt (seed, grid, ...).
 template <score_model Model, score_model Reference, process Process, class S = scalar_of<Model>>
 sde_bias_prediction<S> predicted_sde_bias(const Model& model, const Reference& reference,
                                           const Process& process,

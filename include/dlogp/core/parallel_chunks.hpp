@@ -6,16 +6,37 @@
 // process): the first one caught is rethrown after the loop, once every chunk has finished.
 #include <algorithm>
 #include <exception>
+#include <string>
 
 #include "dlogp/config.hpp"
 #include "dlogp/core/threads.hpp"
+#include "dlogp/error.hpp"
+
+namespace dlogp {
+
+/// How a call spreads its work: these settings never change results.
+struct execution_options {
+  long batch_size = 64;  ///< work units (trajectories, terms) per chunk
+  int threads = 0;       ///< 0: OpenMP's default, 1: serial (core/threads.hpp)
+};
+
+}  // namespace dlogp
 
 namespace dlogp::detail {
 
-/// Calls body(c, first, count) for every chunk c of [0, n) in chunks of chunk_size (>= 1), on up
-/// to `threads` threads (0: OpenMP's default; threads_for_chunks caps it).
+/// batch_size >= 1 and threads >= 0.
+inline void require_execution_options(const std::string& who, const execution_options& e) {
+  require(e.batch_size >= 1,
+          who + ": batch_size must be >= 1 (" + std::to_string(e.batch_size) + ")");
+  require(e.threads >= 0, who + ": threads must be >= 0 (" + std::to_string(e.threads) + ")");
+}
+
+/// Calls body(c, first, count) for every chunk c of [0, n) in chunks of execution.batch_size
+/// (>= 1), on up to execution.threads threads (0: OpenMP's default; threads_for_chunks caps it).
 template <class Body>
-void for_each_chunk(long n, long chunk_size, int threads, Body&& body) {
+void for_each_chunk(long n, const execution_options& execution, Body&& body) {
+  const long chunk_size = execution.batch_size;
+  const int threads = execution.threads;
   const long n_chunks = chunk_count(n, chunk_size);
   std::exception_ptr failure;
 #if DLOGP_HAS_OPENMP

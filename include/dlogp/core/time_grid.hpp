@@ -34,6 +34,14 @@ inline grid_kind grid_kind_from_string(std::string_view s) {
                          "); expected uniform, edm-rho or log-snr");
 }
 
+/// The time grid of a fixed-step run.
+struct time_grid_options {
+  long steps = 1000;                       ///< number of steps (<= max_grid_steps)
+  grid_kind spacing = grid_kind::uniform;  ///< how the steps are spaced
+  std::vector<double> times{};  ///< explicit grid, overriding steps and spacing: finite,
+                                ///< strictly monotone from the run's start to its end
+};
+
 /// The most steps a grid may have: 10^9 steps already take 8 GB of times and hours of model
 /// calls; more is a mistake (e.g. 2^40), refused with a dlogp::error instead of std::bad_alloc.
 inline constexpr long max_grid_steps = 1'000'000'000;
@@ -70,6 +78,15 @@ inline void require_explicit_times(const char* who, const std::vector<double>& t
                          std::to_string(i) + " (" + number(times[i]) + ") follows " +
                          number(times[i - 1]));
   }
+}
+
+/// A grid's explicit times, or else its number of steps, are valid for a run t_start -> t_end.
+inline void require_time_grid(const char* who, const time_grid_options& grid, double t_start,
+                              double t_end) {
+  if (!grid.times.empty())
+    require_explicit_times(who, grid.times, t_start, t_end);
+  else
+    require_grid_steps(who, grid.steps);
 }
 
 }  // namespace detail
@@ -122,6 +139,15 @@ std::vector<double> make_time_grid(const P& p, grid_kind kind, double t_start, d
                     "time_grid: " + std::string(to_string(kind)) + " grid with " +
                         std::to_string(steps) + " steps is not strictly monotone" + range);
   return t;
+}
+
+/// The times of a run t_start -> t_end: the explicit ones when given, else steps + 1 times of
+/// the grid's spacing.
+template <process P>
+std::vector<double> make_time_grid(const P& p, const time_grid_options& grid, double t_start,
+                                   double t_end) {
+  if (!grid.times.empty()) return grid.times;
+  return make_time_grid(p, grid.spacing, t_start, t_end, grid.steps);
 }
 
 }  // namespace dlogp

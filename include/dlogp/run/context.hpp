@@ -98,14 +98,11 @@ struct run_context {
     integrate_options o;
     o.seed = spec.seed;
     o.track_logp = spec.track_logp;
-    o.threads = threads;
     o.first_id = first_id();
+    o.execution.threads = threads;
     if (!spec.solver.scheme.empty()) {
-      o.steps = spec.solver.steps;
       o.grid = spec.solver.grid;
-      o.rtol = spec.solver.rtol;
-      o.atol = spec.solver.atol;
-      o.max_steps = spec.solver.max_steps;
+      o.tolerance = spec.solver.tolerance;
     }
     return o;
   }

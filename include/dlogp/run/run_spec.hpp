@@ -12,6 +12,7 @@
 #include <dlogp/model/gaussian_mixture.hpp>
 #include <dlogp/process/any_process.hpp>
 #include <dlogp/process/vp.hpp>
+#include <dlogp/scheme/step_size_controller.hpp>
 
 #include "method.hpp"
 
@@ -21,10 +22,8 @@ using mixture_type = gaussian_mixture<double, any_process>;
 
 struct solver_settings {
   std::string scheme;
-  long steps = 1000;
-  double rtol = 1e-6, atol = 1e-9;
-  long max_steps = 100000;
-  grid_kind grid = grid_kind::uniform;
+  time_grid_options grid;
+  step_tolerance tolerance;
 };
 
 struct guidance_settings {

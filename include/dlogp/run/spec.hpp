@@ -30,6 +30,7 @@
 #include <dlogp/process/sub_vp.hpp>
 #include <dlogp/process/ve.hpp>
 #include <dlogp/process/vp.hpp>
+#include <dlogp/scheme/step_size_controller.hpp>
 
 #include "catalogue.hpp"
 #include "memory.hpp"
@@ -452,11 +453,11 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
     if (!build.has_scheme(method, scheme))
       throw spec_error("/solver/scheme", "\"" + scheme + "\" is not available in this build");
     s.solver.scheme = scheme;
-    s.solver.steps = sv["steps"].get<long>();
-    s.solver.rtol = sv["rtol"].get<double>();
-    s.solver.atol = sv["atol"].get<double>();
-    s.solver.max_steps = sv["max_steps"].get<long>();
-    s.solver.grid = grid_kind_from_string(sv["grid"].get<std::string>());
+    s.solver.grid.steps = sv["steps"].get<long>();
+    s.solver.grid.spacing = grid_kind_from_string(sv["grid"].get<std::string>());
+    s.solver.tolerance.rtol = sv["rtol"].get<double>();
+    s.solver.tolerance.atol = sv["atol"].get<double>();
+    s.solver.tolerance.max_steps = sv["max_steps"].get<long>();
     fixed_step = !find_scheme(scheme)->adaptive;
   }
 
@@ -515,14 +516,14 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
   if (!f["record"].is_null()) s.record_every = f["record"]["every"].get<long>();
 
   // ---- memory, before anything per trajectory is allocated (x_start below included)
-  const double grid_points = fixed_step ? double(s.solver.steps) + 1 : 0;
+  const double grid_points = fixed_step ? double(s.solver.grid.steps) + 1 : 0;
   double states = 0;
   if (s.record_every > 0) {
-    const double steps = fixed_step ? double(s.solver.steps) : std::min(double(s.solver.max_steps), 1e4);
+    const double steps = fixed_step ? double(s.solver.grid.steps) : std::min(double(s.solver.tolerance.max_steps), 1e4);
     states = steps / double(s.record_every) + 2;
   }
   const method_tables t =
-      s.method->tables ? s.method->tables(f, double(D), fixed_step ? double(s.solver.steps) : 0) : method_tables{};
+      s.method->tables ? s.method->tables(f, double(D), fixed_step ? double(s.solver.grid.steps) : 0) : method_tables{};
   const double tables = t.bytes;
   if (memory_limit_bytes > 0 && tables > memory_limit_bytes)
     throw spec_error(t.pointer, "the method's tables need about " + human_bytes(tables) + ", more than the " +
@@ -541,7 +542,7 @@ inline run_spec validate_spec(const json& doc, const build_info& build, double m
   // ---- the time grid (fixed-step schemes): a log-SNR grid needs finite log-SNR at both ends, ...
   if (fixed_step) {
     try {
-      (void)make_time_grid(s.process, s.solver.grid, s.t_start, s.t_end, s.solver.steps);
+      (void)make_time_grid(s.process, s.solver.grid, s.t_start, s.t_end);
     } catch (const dlogp::error& e) {
       throw spec_error("/solver/grid", detail::strip_id(e.what()));
     }

@@ -52,10 +52,9 @@ struct langevin_options {
   long steps = 1000;       ///< Langevin moves K
   double step_size = 1e-3; ///< a
   bool track_logp = true;  ///< false: x only (log p left as given, one evaluation less)
-  long batch_size = 64;    ///< trajectories per work unit (never changes results)
-  int threads = 0;         ///< 0: OpenMP's default, 1: serial
   std::uint64_t first_id = 0;
   std::uint64_t noise_offset = 0;  ///< first move's noise index (continue a run)
+  execution_options execution{};   ///< never changes results
 };
 
 struct annealed_langevin_options {
@@ -68,9 +67,8 @@ struct annealed_langevin_options {
   bool track_logp = true;
   int level_nodes = 4;  ///< Gauss-Legendre nodes for log p between levels (1..16)
   divergence_options divergence{};
-  long batch_size = 64;
-  int threads = 0;
   std::uint64_t first_id = 0;
+  execution_options execution{};  ///< never changes results
 };
 
 /// The ladder of an annealed run: level times (decreasing) and step sizes.
@@ -85,21 +83,18 @@ namespace detail {
 /// integrate() does: results never depend on the chunking.
 template <class S, class Body>
 integration_result<S> run_in_chunks(const matrix<S>& x_start, const vector<S>& log_p_start,
-                                    long batch_size, int threads, std::uint64_t first_id,
-                                    const char* who, Body&& body) {
+                                    const execution_options& execution,
+                                    std::uint64_t first_id, const char* who, Body&& body) {
   require_dimension(x_start.cols(), log_p_start.size(),
                     std::string(who) + ": log_p size vs number of trajectories");
-  require(batch_size >= 1, std::string(who) + ": batch_size must be >= 1 (" +
-                               std::to_string(batch_size) + ")");
-  require(threads >= 0, std::string(who) + ": threads must be >= 0 (" +
-                            std::to_string(threads) + ")");
+  require_execution_options(who, execution);
   return translating_bad_alloc(who, [&] {
     const long N = x_start.cols();
     integration_result<S> result{x_start, log_p_start,
                                  std::vector<trajectory_stats>(std::size_t(N))};
     std::vector<std::uint64_t> ids(static_cast<std::size_t>(N));
     for (long j = 0; j < N; ++j) ids[std::size_t(j)] = first_id + std::uint64_t(j);
-    for_each_chunk(N, batch_size, threads, [&](long, long j0, long n) {
+    for_each_chunk(N, execution, [&](long, long j0, long n) {
       matrix<S> X = result.x.middleCols(j0, n);
       vector<S> L = result.log_p.segment(j0, n);
       body(ids.data() + j0, X, L, result.stats.data() + j0);
@@ -227,7 +222,7 @@ integration_result<S> langevin(const M& model, double t,
   detail::require(std::isfinite(opt.step_size) && opt.step_size > 0,
                   "langevin: step_size must be positive (" + std::to_string(opt.step_size) + ")");
   return detail::run_in_chunks<S>(
-      x_start, log_p_start, opt.batch_size, opt.threads, opt.first_id, "langevin",
+      x_start, log_p_start, opt.execution, opt.first_id, "langevin",
       [&](const std::uint64_t* ids, matrix<S>& X, vector<S>& L, trajectory_stats* stats) {
         detail::langevin_mover<M> mover(model);
         detail::column_guard<S> guard(X.cols(), stats, opt.track_logp);
@@ -296,7 +291,7 @@ integration_result<S> annealed_langevin(const M& model, const P& process,
   detail::gauss_legendre(opt.level_nodes, gx, gw);
   const long K = opt.steps_per_level;
   return detail::run_in_chunks<S>(
-      x_start, log_p_start, opt.batch_size, opt.threads, opt.first_id, "annealed_langevin",
+      x_start, log_p_start, opt.execution, opt.first_id, "annealed_langevin",
       [&](const std::uint64_t* ids, matrix<S>& X, vector<S>& L, trajectory_stats* stats) {
         const long D = X.rows(), n = X.cols();
         detail::langevin_mover<M> mover(model);

@@ -45,17 +45,14 @@ inline constexpr std::uint64_t pc_pilot_first_id = std::uint64_t(1) << 63;
 
 struct pc_options {
   std::uint64_t seed = 0;
-  long steps = 1000;                    ///< predictor steps N
-  grid_kind grid = grid_kind::uniform;  ///< spacing of the predictor steps
-  std::vector<double> times{};          ///< explicit grid (overrides steps and grid)
+  time_grid_options grid{};             ///< the predictor steps (grid.steps = N)
   long corrector_steps = 1;             ///< Langevin moves M per time step
   double snr = 0.16;                    ///< r of the signal-to-noise rule
   long snr_pilot = 64;                  ///< pilot trajectories for the rule's norms
   std::vector<double> corrector_step_sizes{};  ///< explicit e (N * M, step-major); no pilot
   bool track_logp = true;
-  long batch_size = 64;
-  int threads = 0;
   std::uint64_t first_id = 0;
+  execution_options execution{};  ///< never changes results
 };
 
 template <class S>
@@ -158,14 +155,8 @@ pc_result<S> predictor_corrector(const M& model, const P& process,
                                             std::to_string(process.t_max()) + "]");
   detail::require(opt.corrector_steps >= 0, "pc: corrector_steps must be >= 0 (" +
                                                 std::to_string(opt.corrector_steps) + ")");
-  std::vector<double> times;
-  if (!opt.times.empty()) {
-    detail::require_explicit_times("pc", opt.times, t_start, t_end);
-    times = opt.times;
-  } else {
-    detail::require_grid_steps("pc", opt.steps);
-    times = make_time_grid(process, opt.grid, t_start, t_end, opt.steps);
-  }
+  detail::require_time_grid("pc", opt.grid, t_start, t_end);
+  const std::vector<double> times = make_time_grid(process, opt.grid, t_start, t_end);
   const long n_steps = long(times.size()) - 1, n_corr = opt.corrector_steps;
   std::vector<double> eps(std::size_t(n_steps * n_corr), 0.0);
   long pilot_evals = 0;
@@ -198,7 +189,7 @@ pc_result<S> predictor_corrector(const M& model, const P& process,
   }
   pc_result<S> out;
   static_cast<integration_result<S>&>(out) = detail::run_in_chunks<S>(
-      x_start, log_p_start, opt.batch_size, opt.threads, opt.first_id, "pc",
+      x_start, log_p_start, opt.execution, opt.first_id, "pc",
       [&](const std::uint64_t* ids, matrix<S>& X, vector<S>& L, trajectory_stats* stats) {
         std::vector<double> e = eps;  // read only; a copy per chunk keeps pc_chunk's signature
         detail::pc_chunk(model, process, times, n_corr, opt.snr, false, e, opt.seed, ids,

@@ -5,7 +5,7 @@
 // observers, statistics, statuses, batching and threads are the driver's:
 //
 //   integrate(pf_ode(model, process), dpm_solver_2{}, x_T, log_p_T, T, t_min,
-//             {.steps = 20, .grid = grid_kind::log_snr});
+//             {.grid = {.steps = 20, .spacing = grid_kind::log_snr}});
 //
 // Mathematics (l = lambda / 2 = log(alpha / sigma), h = l_next - l_now, tau = l - l_now):
 //   noise form  x_next = (alpha_1/alpha_0) x - sigma_1 int_0^h e^{h - tau} eps(tau) dtau

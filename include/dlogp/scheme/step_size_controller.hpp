@@ -36,9 +36,18 @@ concept adaptive_stepper = requires(St& st, const St& cst, Dyn& dyn, const batch
   { cst.error_log_p() } -> std::convertible_to<const vector<double>&>;
 };
 
+/// The tolerances and limits of an adaptive run.
+struct step_tolerance {
+  double rtol = 1e-6;       ///< relative tolerance of the local error
+  double atol = 1e-9;       ///< absolute tolerance of the local error
+  long max_steps = 100000;  ///< attempted steps per trajectory
+  double initial_step = 0;  ///< |h0| (finite); 0 picks one automatically
+};
+
+/// Decides step sizes from `tolerance.rtol` and `tolerance.atol`; the driver applies max_steps
+/// and initial_step.
 struct step_size_controller {
-  double rtol = 1e-6;
-  double atol = 1e-9;
+  step_tolerance tolerance{};
   int order = 5;  ///< of the pair's higher-order solution: the factor's exponent is -1/order
 
   /// Scaled error ratio of a trial step (accept when <= 1): over columns, the max of the RMS of
@@ -52,14 +61,13 @@ struct step_size_controller {
     for (long j = 0; j < X.cols(); ++j) {
       double sx = 0;
       for (long i = 0; i < X.rows(); ++i) {
-        const double sc =
-            atol + rtol * std::max(std::abs(double(X(i, j))), std::abs(double(Xn(i, j))));
+        const double sc = scale(std::max(std::abs(double(X(i, j))), std::abs(double(Xn(i, j)))));
         const double r = detail::error_ratio(Ex(i, j), sc);
         sx += r * r;
       }
       err = std::max(err, std::sqrt(sx / double(X.rows())));
       if (with_log_p) {
-        const double sc = atol + rtol * std::max(std::abs(double(L(j))), std::abs(double(Ln(j))));
+        const double sc = scale(std::max(std::abs(double(L(j))), std::abs(double(Ln(j)))));
         err = std::max(err, detail::error_ratio(std::abs(El(j)), sc));
       }
     }
@@ -84,7 +92,7 @@ struct step_size_controller {
     const long D = x.rows();
     double d0 = 0, d1 = 0;
     for (long i = 0; i < D; ++i) {
-      const double sc = atol + rtol * std::abs(double(x(i, 0)));
+      const double sc = scale(std::abs(double(x(i, 0))));
       d0 += std::pow(detail::error_ratio(double(x(i, 0)), sc), 2);
       d1 += std::pow(detail::error_ratio(double(rate(i, 0)), sc), 2);
     }
@@ -101,7 +109,7 @@ struct step_size_controller {
     const long D = x.rows();
     double d2 = 0;
     for (long i = 0; i < D; ++i) {
-      const double sc = atol + rtol * std::abs(double(x(i, 0)));
+      const double sc = scale(std::abs(double(x(i, 0))));
       d2 += std::pow(detail::error_ratio(double(probe_rate(i, 0)) - double(rate(i, 0)), sc), 2);
     }
     d2 = std::sqrt(d2 / double(D)) / g.h0;
@@ -141,6 +149,8 @@ struct step_size_controller {
   }
 
  private:
+  /// The error scale atol + rtol |y| of a coordinate of size |y|.
+  double scale(double y) const { return tolerance.atol + tolerance.rtol * y; }
   static bool usable(double v) { return std::isfinite(v) && v > 0; }
 };
 

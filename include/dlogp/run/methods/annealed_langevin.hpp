@@ -29,7 +29,7 @@ inline annealed_langevin_options annealed_langevin_options_of(const run_context&
   o.t_end = s.t_end;
   o.track_logp = s.track_logp;
   o.divergence = s.divergence;
-  o.threads = ctx.threads;
+  o.execution.threads = ctx.threads;
   return o;
 }
 

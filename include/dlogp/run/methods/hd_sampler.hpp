@@ -23,7 +23,7 @@ namespace detail {
 
 /// The run's fixed-step grid cut at the threshold into [t_start .. thr] and [thr .. t_end].
 inline void split_grid(const run_spec& s, double thr, std::vector<double>& first, std::vector<double>& second) {
-  const std::vector<double> all = make_time_grid(s.process, s.solver.grid, s.t_start, s.t_end, s.solver.steps);
+  const std::vector<double> all = make_time_grid(s.process, s.solver.grid, s.t_start, s.t_end);
   first.clear();
   second.clear();
   for (double t : all)
@@ -47,16 +47,14 @@ inline run_output run_hd_sampler(const run_context& ctx) {
   const bool adaptive = find_scheme(s.solver.scheme)->adaptive;
   for (phase_options* ph : {&o.first, &o.second}) {
     ph->scheme = s.solver.scheme;
-    ph->rtol = s.solver.rtol;
-    ph->atol = s.solver.atol;
-    ph->max_steps = s.solver.max_steps;
+    ph->tolerance = s.solver.tolerance;
   }
   // A reverse-SDE first phase always takes the fixed grid (also when the HD-ODE is dopri5).
   if (!adaptive || o.first_phase == first_phase_kind::reverse_sde) {
     std::vector<double> first, second;
     detail::split_grid(s, o.threshold, first, second);
-    o.first.times = std::move(first);
-    if (!adaptive) o.second.times = std::move(second);
+    o.first.grid.times = std::move(first);
+    if (!adaptive) o.second.grid.times = std::move(second);
   }
   o.divergence = s.divergence;
   o.t_start = s.t_start;
@@ -64,7 +62,7 @@ inline run_output run_hd_sampler(const run_context& ctx) {
   o.seed = s.seed;
   o.first_id = ctx.first_id();
   o.track_logp = s.track_logp;
-  o.threads = ctx.threads;
+  o.execution.threads = ctx.threads;
 
   // The observer: phase 0 down to the threshold, phase 1 after it (the HD-ODE's step 0 repeats
   // the threshold state). A phase of zero length is skipped, so then there is only one.

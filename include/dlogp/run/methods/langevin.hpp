@@ -20,7 +20,7 @@ inline run_output run_langevin(const run_context& ctx) {
   o.steps = k.at("steps").get<long>();
   o.step_size = k.at("step_size").get<double>();
   o.track_logp = s.track_logp;
-  o.threads = ctx.threads;
+  o.execution.threads = ctx.threads;
   return sample(ctx, s.t_end, [&](const matrix<double>& X0, const vector<double>& L0) {
     auto r = langevin(*s.model, s.t_end, X0, L0, o);
     mark_all_done(ctx, X0.cols());

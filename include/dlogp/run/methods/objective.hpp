@@ -129,7 +129,7 @@ inline run_output run_objective(const run_context& ctx) {
   o.projection = k.at("projection") == "gaussian" ? probe_kind::gaussian : probe_kind::rademacher;
   o.variance_reduced = k.at("variance_reduced").get<bool>();
   o.divergence = s.divergence;
-  o.threads = 1;  // the points are spread over the threads below
+  o.execution.threads = 1;  // the points are spread over the threads below
   std::vector<std::string> names;
   for (const auto& v : k.at("objectives")) {
     const std::string n = v.get<std::string>();
@@ -140,7 +140,7 @@ inline run_output run_objective(const run_context& ctx) {
 
   // est[q][j]: objective q (the ELBO last) at point j.
   std::vector<std::vector<sm_estimate>> est(n_obj, std::vector<sm_estimate>(std::size_t(N)));
-  dlogp::detail::for_each_chunk(N, 1, ctx.threads, [&](long, long j, long) {
+  dlogp::detail::for_each_chunk(N, {.batch_size = 1, .threads = ctx.threads}, [&](long, long j, long) {
     score_matching_options oj = o;
     oj.first_id = objective_first_id + (ctx.first_id() + std::uint64_t(j)) * std::uint64_t(o.samples);
     const matrix<double> P = X0.col(j);

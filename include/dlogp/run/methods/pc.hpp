@@ -21,13 +21,12 @@ inline run_output run_pc(const run_context& ctx) {
   pc_options o;
   o.seed = s.seed;
   o.first_id = ctx.first_id();
-  o.steps = s.solver.steps;
   o.grid = s.solver.grid;
   o.corrector_steps = k.at("corrector_steps").get<long>();
   o.snr = k.at("snr").get<double>();
   o.snr_pilot = k.at("snr_pilot").get<long>();
   o.track_logp = s.track_logp;
-  o.threads = ctx.threads;
+  o.execution.threads = ctx.threads;
   json extra = json::object();
   run_output out = sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
     pc_result<double> r = predictor_corrector(*s.model, s.process, X0, L0, s.t_start, s.t_end, o);
