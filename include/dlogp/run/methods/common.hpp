@@ -121,6 +121,25 @@ run_output encode(const run_context& ctx, Prepare&& prepare, Run&& run) {
   return finish_encoding(ctx, std::move(X0), std::move(r));
 }
 
+/// The spec's scheme from `list` (ode_scheme_list, sde_scheme_list) on `dyn` from t_start to
+/// t_end, with the run's options and observer.
+template <class... Schemes, class Dyn>
+integration_result<double> integrate_spec(const run_context& ctx, scheme_list<Schemes...> list, const Dyn& dyn,
+                                          const matrix<double>& X0, const vector<double>& L0) {
+  const run_spec& s = ctx.spec;
+  return with_scheme(list, s.solver.scheme, [&](auto scheme) {
+    return integrate(dyn, scheme, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
+  });
+}
+
+/// A sampling method that integrates one dynamics: sample() around integrate_spec.
+template <class List, class Dyn>
+run_output sample_dynamics(const run_context& ctx, List list, const Dyn& dyn) {
+  return sample(ctx, ctx.spec.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
+    return integrate_spec(ctx, list, dyn, X0, L0);
+  });
+}
+
 /// Samplers without a step observer (Langevin, PC) report to the progress bar only at the end.
 inline void mark_all_done(const run_context& ctx, long n) {
   if (ctx.progress)

@@ -12,15 +12,10 @@ namespace dlogp::runner::methods {
 
 inline run_output run_dg_ode(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  return sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
-    dg_ode_options o;
-    o.q = s.guidance.q;
-    o.divergence = s.divergence;
-    const dg_ode dyn(*s.model, s.process, o);
-    return with_ode_scheme(s.solver.scheme, [&](auto scheme) {
-      return integrate(dyn, scheme, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
-    });
-  });
+  dg_ode_options o;
+  o.q = s.guidance.q;
+  o.divergence = s.divergence;
+  return sample_dynamics(ctx, ode_scheme_list{}, dg_ode(*s.model, s.process, o));
 }
 
 struct dg_ode_method {

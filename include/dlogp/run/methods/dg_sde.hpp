@@ -24,10 +24,7 @@ inline run_output run_dg_sde(const run_context& ctx) {
                          std::nextafter(s.guidance.window_hi, std::numeric_limits<double>::infinity())};
   o.hessian_term = s.guidance.exact_projection_term;
   o.divergence = s.divergence;
-  return sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
-    return integrate(dg_sde(*s.model, s.process, o), euler_maruyama{}, X0, L0, s.t_start, s.t_end, ctx.options(),
-                     ctx.observer(s.t_start, s.t_end));
-  });
+  return sample_dynamics(ctx, sde_scheme_list{}, dg_sde(*s.model, s.process, o));
 }
 
 struct dg_sde_method {

@@ -11,9 +11,9 @@ namespace dlogp::runner::methods {
 
 inline run_output run_forward_sde(const run_context& ctx) {
   const run_spec& s = ctx.spec;
+  const forward_sde dyn(*s.model, s.process, s.divergence);
   return encode(ctx, [](matrix<double>&) {}, [&](const matrix<double>& X0, const vector<double>& L0) {
-    const forward_sde dyn(*s.model, s.process, s.divergence);
-    return integrate(dyn, euler_maruyama{}, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
+    return integrate_spec(ctx, sde_scheme_list{}, dyn, X0, L0);
   });
 }
 

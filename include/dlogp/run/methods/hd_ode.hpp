@@ -10,12 +10,7 @@ namespace dlogp::runner::methods {
 
 inline run_output run_hd_ode(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  return sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
-    const hd_ode dyn(*s.model, s.process, s.divergence);
-    return with_ode_scheme(s.solver.scheme, [&](auto scheme) {
-      return integrate(dyn, scheme, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
-    });
-  });
+  return sample_dynamics(ctx, ode_scheme_list{}, hd_ode(*s.model, s.process, s.divergence));
 }
 
 struct hd_ode_method {

@@ -12,12 +12,8 @@ namespace dlogp::runner::methods {
 
 inline run_output run_mode_tracking(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  return sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
-    const mode_tracking dyn(*s.model, s.process, s.t_start);  // the anchor time is t_start
-    return with_ode_scheme(s.solver.scheme, [&](auto scheme) {
-      return integrate(dyn, scheme, X0, L0, s.t_start, s.t_end, ctx.options(), ctx.observer(s.t_start, s.t_end));
-    });
-  });
+  // The anchor time is t_start.
+  return sample_dynamics(ctx, ode_scheme_list{}, mode_tracking(*s.model, s.process, s.t_start));
 }
 
 struct mode_tracking_method {

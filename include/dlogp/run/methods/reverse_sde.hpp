@@ -9,10 +9,7 @@ namespace dlogp::runner::methods {
 
 inline run_output run_reverse_sde(const run_context& ctx) {
   const run_spec& s = ctx.spec;
-  return sample(ctx, s.t_start, [&](const matrix<double>& X0, const vector<double>& L0) {
-    return integrate(reverse_sde(*s.model, s.process), euler_maruyama{}, X0, L0, s.t_start, s.t_end, ctx.options(),
-                     ctx.observer(s.t_start, s.t_end));
-  });
+  return sample_dynamics(ctx, sde_scheme_list{}, reverse_sde(*s.model, s.process));
 }
 
 struct reverse_sde_method {
