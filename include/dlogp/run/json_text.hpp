@@ -90,6 +90,9 @@ struct pointer_tracker {
   }
 };
 
+/// A number as the spec's JSON writes it (messages quote values the way the user wrote them).
+inline std::string num(double v) { return json(v).dump(); }
+
 }  // namespace detail
 
 /// Parses a whole JSON document. Throws spec_error at "/" for a syntax error (with line and

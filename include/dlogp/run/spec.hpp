@@ -43,8 +43,6 @@ namespace dlogp::runner {
 
 namespace detail {
 
-inline std::string num(double v) { return json(v).dump(); }
-
 inline matrix<double> rows_to_columns(const json& rows, long D) {
   matrix<double> M(D, long(rows.size()));
   for (std::size_t j = 0; j < rows.size(); ++j)

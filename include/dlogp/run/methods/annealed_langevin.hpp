@@ -46,7 +46,7 @@ inline run_output run_annealed_langevin(const run_context& ctx) {
 /// The level ladder is uniform in log-SNR (finite at both ends when levels >= 2) and
 /// a_i = step_factor sigma(t_i)^2 needs sigma(t_end) > 0.
 inline void check_annealed_langevin(const method_check_input& in) {
-  const auto num = [](double v) { return json(v).dump(); };
+  using runner::detail::num;
   if (in.filled["annealed_langevin"].at("levels").get<long>() >= 2)
     for (const auto& [t, ptr] : {std::pair{in.t_start, "/t_start"}, std::pair{in.t_end, "/t_end"}})
       if (!std::isfinite(in.process.log_snr(t)))

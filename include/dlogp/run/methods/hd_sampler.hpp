@@ -86,7 +86,7 @@ inline run_output run_hd_sampler(const run_context& ctx) {
 /// threshold: by default where alpha = sigma (log-SNR 0) if that lies inside the run, else the
 /// middle of the run; always inside [t_end, t_start].
 inline void check_threshold(const method_check_input& in) {
-  const auto num = [](double v) { return json(v).dump(); };
+  using runner::detail::num;
   const double lo = std::min(in.t_start, in.t_end), hi = std::max(in.t_start, in.t_end);
   json& thr = in.filled["threshold"];
   if (thr.is_null()) {

@@ -181,7 +181,7 @@ inline run_output run_objective(const run_context& ctx) {
 /// The points' time t_data precedes the range [t_start, t_end]; DSM needs t_start > t_data;
 /// log-SNR time sampling needs a finite log-SNR at both ends.
 inline void check_objective(const method_check_input& in) {
-  const auto num = [](double v) { return json(v).dump(); };
+  using runner::detail::num;
   const json& o = in.filled["objective"];
   const double td = o.at("t_data").get<double>();
   if (!(td <= in.t_start))
