@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     const auto r = integrate(ode, dopri5{}, Xd, Ld, p.t_min(), p.t_max(), serial);
     const long used = g_allocations.load() - before;
     long steps = 0;
-    for (const auto& s : r.stats) steps += s.steps;
+    for (const auto& s : r.stats) steps += s.steps();
     out["runs"].push_back({{"run", "pf_ode + dopri5 (16 encodings)"},
                            {"allocations", used},
                            {"attempted_steps", steps},

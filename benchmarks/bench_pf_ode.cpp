@@ -123,7 +123,7 @@ bench::json encode(const model_t& m, const bench::args& a) {
   }
   long evals = r.total_score_evals(), steps = 0, rejected = 0;
   for (const auto& s : r.stats) {
-    steps += s.steps;
+    steps += s.steps();
     rejected += s.rejected;
   }
   if (a.str("points", "") != "") {

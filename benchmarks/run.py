@@ -1210,10 +1210,11 @@ reject-accept cycles: -4% evaluations at D = 64).
 
 MISS_TEXT_5 = """
 `integrate()` takes its start states by value and returns them as the result's states, so a
-call given `std::move(x)` holds one copy of the states (the benchmark does; before this change
-the input and the result were two copies: 4.0x). What remains above 2x is one
-`trajectory_stats` per trajectory (48 bytes: four counters, the time reached and the status),
-twice the 24 bytes of a D = 2 state; from D = 5 on the one call is within 2x. Run in shards
+call given `std::move(x)` holds one copy of the states (the benchmark does; the input and the
+result as two copies were 4.0x) and one `trajectory_stats` per trajectory: 24 bytes (the time
+reached, a 56-bit evaluation count with the status, two 32-bit step counters), as much as a
+D = 2 state, so the one call sits at 2x (it was 3.0x with 48-byte statistics); from D = 3 on
+the states dominate. Run in shards
 with `first_id` (results bit-identical, checked), the peak is the states plus one shard's
 workspace and statistics.
 """

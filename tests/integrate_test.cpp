@@ -130,7 +130,7 @@ TEST_CASE("integrate: dopri5 reports max_steps with its partial state", "[unit]"
                            {.tolerance = {.rtol = 1e-12, .atol = 1e-14, .max_steps = 5}});
   for (const auto& s : r.stats) {
     CHECK(s.status == status::max_steps);
-    CHECK(s.steps == 5);
+    CHECK(s.steps() == 5);
     CHECK(s.t_reached < 1.0);
     CHECK(s.t_reached > p.t_min());
   }
@@ -148,7 +148,7 @@ TEST_CASE("integrate: dopri5 meets its tolerance on a linear ODE", "[unit]") {
     CHECK(std::abs(r.x(0, 0) - std::exp(-3.0)) <= 10 * rtol * std::exp(-3.0) + 10 * rtol * 1e-3);
     CHECK(std::abs(r.log_p(0) - std::sin(1.0)) <= 10 * rtol);
     CHECK(r.stats[0].status == status::ok);
-    CHECK(r.stats[0].accepted + r.stats[0].rejected == r.stats[0].steps);
+    CHECK(r.stats[0].accepted + r.stats[0].rejected == r.stats[0].steps());
   }
 }
 

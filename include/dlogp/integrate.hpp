@@ -111,6 +111,9 @@ void validate_run(const Dyn& dyn, long rows, long cols, long logp_size, double t
                 ", atol = " + number(tol.atol) + ")");
     require(tol.max_steps >= 1,
             "integrate: max_steps must be >= 1 (" + std::to_string(tol.max_steps) + ")");
+    require(tol.max_steps <= max_step_count, "integrate: max_steps must be <= " +
+                                                 std::to_string(max_step_count) + " (" +
+                                                 std::to_string(tol.max_steps) + ")");
     require(std::isfinite(tol.initial_step) && tol.initial_step >= 0,
             "integrate: initial_step must be finite and >= 0 (" + number(tol.initial_step) + ")");
   } else {
@@ -181,9 +184,8 @@ long run_fixed(Dyn& dyn, const std::vector<double>& times, const std::uint64_t* 
         status st = flags[std::size_t(j)];
         if (st == status::ok && !column_finite(X, L, j, opt.track_logp)) st = status::non_finite;
         if (st == status::ok) {
-          stats[j].steps += 1;
           stats[j].accepted += 1;
-          stats[j].score_evals += evals;
+          stats[j].add_score_evals(evals);
           stats[j].t_reached = times[k + 1];
           continue;
         }
@@ -239,7 +241,7 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
     // A model that throws numerical_error at this trajectory's state ends this trajectory
     // (status model_error, at its last good state), not the batch.
     const auto model_call = [&](auto&& call) {
-      if (model_call_succeeded([&] { st.score_evals += call(); })) return true;
+      if (model_call_succeeded([&] { st.add_score_evals(call()); })) return true;
       st.status = status::model_error;
       return false;
     };
@@ -262,7 +264,7 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
       x1 = x + S(dir * guess.h0) * stepper.rate();
       // The probe is a trial state: if the model throws there, keep h0 (the loop shrinks it).
       h = guess.h0;
-      if (model_call_succeeded([&] { st.score_evals += dyn.rate(ctx, t + dir * guess.h0, x1, f1, dl1); }))
+      if (model_call_succeeded([&] { st.add_score_evals(dyn.rate(ctx, t + dir * guess.h0, x1, f1, dl1)); }))
         h = control.refined(guess, x, stepper.rate(), f1, span);
     }
     h = std::min(h, span);
@@ -272,7 +274,7 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
     while (true) {
       const double remaining = std::abs(t_end - t);
       if (remaining <= 0) break;
-      if (st.steps >= opt.tolerance.max_steps) {
+      if (st.steps() >= opt.tolerance.max_steps) {
         st.status = status::max_steps;
         break;
       }
@@ -287,9 +289,8 @@ void run_adaptive(Dyn& dyn, double t_start, double t_end, const std::uint64_t* i
       // there, no step size will help.
       if (!model_call([&] { return stepper.prepare(dyn, ctx, t, x, l); })) break;
       const bool attempted = model_call_succeeded([&] {
-        st.score_evals += stepper.attempt(dyn, ctx, t, hs, x, l);
+        st.add_score_evals(stepper.attempt(dyn, ctx, t, hs, x, l));
       });
-      st.steps += 1;
       model_threw = !attempted;
       if (!attempted) {
         st.rejected += 1;

@@ -35,7 +35,7 @@ start_state exact_start(const M& m, long n, std::uint64_t seed) {
 }
 
 bool same_stats(const trajectory_stats& a, const trajectory_stats& b) {
-  return a.score_evals == b.score_evals && a.steps == b.steps && a.accepted == b.accepted &&
+  return a.score_evals == b.score_evals && a.steps() == b.steps() && a.accepted == b.accepted &&
          a.rejected == b.rejected && a.t_reached == b.t_reached && a.status == b.status;
 }
 
@@ -99,7 +99,7 @@ TEST_CASE("hd_sampler: PF-ODE then HD-ODE tracks the exact log p to solver accur
     CHECK(r.log_p == b.log_p);
     for (std::size_t j = 0; j < 8; ++j) {
       CHECK(r.stats[j].score_evals == a.stats[j].score_evals + b.stats[j].score_evals);
-      CHECK(r.stats[j].steps == a.stats[j].steps + b.stats[j].steps);
+      CHECK(r.stats[j].steps() == a.stats[j].steps() + b.stats[j].steps());
       CHECK(r.stats[j].rejected == a.stats[j].rejected + b.stats[j].rejected);
       CHECK(r.stats[j].t_reached == p.t_min());
     }

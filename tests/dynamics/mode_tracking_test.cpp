@@ -108,7 +108,7 @@ TEST_CASE("mode_tracking: GMM2 cases match docs/ground-truth.md and the Newton m
     const double exact = test::exact_log_p(m, 0.0, r.x)(0);
     INFO("x_t = (" << c.x1 << ", " << c.x2 << "): y0 = (" << y(0) << ", " << y(1)
                    << ") Newton (" << mode(0) << ", " << mode(1) << "); log p " << r.log_p(0)
-                   << " exact " << exact << "; steps " << r.stats[0].steps);
+                   << " exact " << exact << "; steps " << r.stats[0].steps());
     CHECK((y - mode).cwiseAbs().maxCoeff() <= 1e-6);
     // The table prints 6 decimals: half a unit of the last digit.
     CHECK(std::abs(y(0) - c.y1) <= 0.5e-6 + 1e-10);

@@ -127,14 +127,14 @@ integration_result<double> check_isolated(fault kind, status expected, Make make
       CHECK(st.t_reached > 1e-3);
       // Every attempted step was accepted or rejected, except that an adaptive attempt that
       // produced a non-finite value counts as attempted but is neither.
-      CHECK(st.accepted + st.rejected <= st.steps);
-      CHECK(st.steps <= st.accepted + st.rejected + 1);
+      CHECK(st.accepted + st.rejected <= st.steps());
+      CHECK(st.steps() <= st.accepted + st.rejected + 1);
     } else {
       // Unaffected: bit-identical to the run without any fault.
       CHECK(st.status == status::ok);
       CHECK(r.x(0, j) == ref.x(0, j));
       CHECK(r.log_p(j) == ref.log_p(j));
-      CHECK(st.steps == ref.stats[j].steps);
+      CHECK(st.steps() == ref.stats[j].steps());
       CHECK(st.score_evals == ref.stats[j].score_evals);
     }
   }
@@ -155,12 +155,12 @@ TEST_CASE("dopri5: trajectories that run out of steps stop alone with status max
   const auto r = check_isolated(fault::oscillating, status::max_steps, make_pf, dopri5{},
                                 {.tolerance = {.rtol = 1e-8, .atol = 1e-10, .max_steps = 2000}});
   for (long j : hard) {
-    CHECK(r.stats[j].steps == 2000);
+    CHECK(r.stats[j].steps() == 2000);
     // The returned log p is the tracked value at the returned state: the fault only adds an
     // x-independent term to the score, whose effect on x and ell is bounded, so just finite.
     CHECK(r.stats[j].accepted > 0);
   }
-  for (long j : easy) CHECK(r.stats[j].steps < 2000);
+  for (long j : easy) CHECK(r.stats[j].steps() < 2000);
 }
 
 TEST_CASE("dopri5: a trajectory blowing up in finite time stops alone with step_underflow", "[unit]") {
@@ -169,7 +169,7 @@ TEST_CASE("dopri5: a trajectory blowing up in finite time stops alone with step_
   const auto r = check_isolated(fault::superlinear, status::step_underflow, make_pf, dopri5{},
                                 {.tolerance = {.rtol = 1e-8, .atol = 1e-10}});
   for (long j : hard) {
-    CHECK(r.stats[j].steps < 100000);  // stopped by the step size, not the budget
+    CHECK(r.stats[j].steps() < 100000);  // stopped by the step size, not the budget
     CHECK(r.x(0, j) > 1e3);            // it was running away
   }
 }
@@ -367,7 +367,7 @@ void check_first_step_safe(double rtol, double atol) {
     const long j = k == 0 ? 0 : k + 1;
     CHECK((r.x.col(j).array() == ref.x.col(k).array()).all());
     CHECK(r.log_p(j) == ref.log_p(k));
-    CHECK(r.stats[j].steps == ref.stats[k].steps);
+    CHECK(r.stats[j].steps() == ref.stats[k].steps());
   }
 }
 }  // namespace

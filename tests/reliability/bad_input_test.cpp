@@ -39,6 +39,7 @@
 #include <dlogp/process/rectified_flow.hpp>
 #include <dlogp/process/ve.hpp>
 #include <dlogp/process/vp.hpp>
+#include <dlogp/sampler/langevin.hpp>
 #include <dlogp/scheme/dopri5.hpp>
 #include <dlogp/scheme/euler.hpp>
 #include <dlogp/scheme/euler_maruyama.hpp>
@@ -261,6 +262,22 @@ TEST_CASE("reliability: bad inputs to the library API throw the documented error
        [] {
          run_fixture f;
          integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.tolerance = {.max_steps = 0}});
+       }},
+      {"max_steps beyond the step counters", "invalid_argument", "max_steps must be <= 2147483647",
+       [] {
+         run_fixture f;
+         integrate(f.dyn, dopri5{}, f.x, f.l, 1.0, 1e-3, {.tolerance = {.max_steps = 1L << 31}});
+       }},
+      {"Langevin moves beyond the step counters", "invalid_argument", "steps must be in [0, 2147483647]",
+       [] {
+         run_fixture f;
+         langevin(f.model, 0.5, f.x, f.l, {.steps = 1L << 31});
+       }},
+      {"annealed Langevin moves beyond the step counters", "invalid_argument",
+       "levels * steps_per_level must be <= 2147483647",
+       [] {
+         run_fixture f;
+         annealed_langevin(f.model, vp_process{}, f.x, f.l, {.levels = 3, .steps_per_level = 1L << 30});
        }},
       {"batch_size = 0", "invalid_argument", "batch_size must be >= 1",
        [] {
@@ -582,6 +599,11 @@ TEST_CASE("reliability: bad specs make dlogp-run exit 2 with one dlogp.spec erro
       {"absurd steps", spec(R"("solver": {"scheme": "euler", "steps": 1e12})"), "/solver/steps", "must be in [1, "},
       {"rtol = 0", spec(R"("solver": {"rtol": 0})"), "/solver/rtol", "must be positive"},
       {"max_steps = 0", spec(R"("solver": {"max_steps": 0})"), "/solver/max_steps", "must be in [1, "},
+      {"max_steps beyond the step counters", spec(R"("solver": {"max_steps": 3e9})"), "/solver/max_steps",
+       "must be in [1, 2147483647]"},
+      {"annealed-langevin moves beyond the step counters",
+       spec_model(R"("method": "annealed-langevin", "annealed_langevin": {"levels": 1000, "steps_per_level": 1e7})"),
+       "/annealed_langevin/steps_per_level", "levels * steps_per_level must be <= 2147483647"},
       {"SDE scheme for an ODE method", spec(R"("solver": {"scheme": "euler-maruyama"})"), "/solver/scheme",
        "does not take scheme \"euler-maruyama\""},
       {"log-SNR grid down to t = 0",

@@ -43,7 +43,7 @@ void check_arrangements(const Dyn& dyn, Scheme scheme, const matrix<double>& X, 
     INFO("trajectory " << j);
     CHECK((r.x.col(col).array() == ref.x.col(j).array()).all());
     CHECK(r.log_p(col) == ref.log_p(j));
-    CHECK(r.stats[std::size_t(col)].steps == ref.stats[std::size_t(j)].steps);
+    CHECK(r.stats[std::size_t(col)].steps() == ref.stats[std::size_t(j)].steps());
     CHECK(r.stats[std::size_t(col)].score_evals == ref.stats[std::size_t(j)].score_evals);
     CHECK(r.stats[std::size_t(col)].status == ref.stats[std::size_t(j)].status);
   };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dlogp/core/concepts.hpp"
+#include "dlogp/core/status.hpp"
 #include "dlogp/error.hpp"
 
 namespace dlogp {
@@ -45,6 +46,7 @@ struct time_grid_options {
 /// The most steps a grid may have: 10^9 steps already take 8 GB of times and hours of model
 /// calls; more is a mistake (e.g. 2^40), refused with a dlogp::error instead of std::bad_alloc.
 inline constexpr long max_grid_steps = 1'000'000'000;
+static_assert(max_grid_steps <= max_step_count, "a grid's steps must fit trajectory_stats' counters");
 
 namespace detail {
 
@@ -62,6 +64,8 @@ inline void require_grid_steps(const char* who, long steps) {
 inline void require_explicit_times(const char* who, const std::vector<double>& times,
                                    double t_start, double t_end) {
   const std::string w(who);
+  require(times.size() - 1 <= std::size_t(max_grid_steps),
+          w + ": explicit times must be at most " + std::to_string(max_grid_steps) + " steps");
   require(times.size() >= 2 && times.front() == t_start && times.back() == t_end,
           w + ": explicit times must run from t_start to t_end (" + number(t_start) + " -> " +
               number(t_end) + ")");

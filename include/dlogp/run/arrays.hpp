@@ -76,7 +76,7 @@ class array_output {
     for (long j = 0; j < N; ++j) {
       codes[std::size_t(j)] = status_code(r.stats[std::size_t(j)].status);
       evals[std::size_t(j)] = r.stats[std::size_t(j)].score_evals;
-      steps[std::size_t(j)] = r.stats[std::size_t(j)].steps;
+      steps[std::size_t(j)] = r.stats[std::size_t(j)].steps();
     }
     std::size_t f = 0;
     write_npy(files_[f++]->stream(), {N, D}, r.x.data());

@@ -29,8 +29,8 @@ inline json result_json(const run_output& r, long j, const trajectory_recorder* 
   o["x"] = point_json(r.x.col(j).data(), D);
   o["logp"] = number_or_null(r.logp(j));
   o["logp_exact"] = number_or_null(r.logp_exact(j));
-  o["score_evals"] = st.score_evals;
-  o["steps"] = st.steps;
+  o["score_evals"] = long(st.score_evals);
+  o["steps"] = st.steps();
   o["status"] = std::string(to_string(st.status));
   if (rec) {
     json path = json::array();

@@ -101,7 +101,7 @@ inline const node& spec_schema() {
          key("rtol", pos("dopri5: relative tolerance.").def(1e-6)),
          key("atol", number_node("dopri5: absolute tolerance.").at_least(0).def(1e-9)),
          key("max_steps", integer_node("dopri5: attempted steps per trajectory before status max_steps.")
-                              .at_least(1).at_most(1e12).def(100000)),
+                              .at_least(1).at_most(double(max_step_count)).def(100000)),
          key("grid", string_node("Fixed-step schemes: spacing of the time grid.", {"uniform", "edm-rho", "log-snr"}, "grid")
                          .def("uniform")),
          key("dpm_prediction", string_node("dpm-solver-2, dpm-solver-3: what the solver extrapolates, \"data\" (x0, "

@@ -122,9 +122,8 @@ class column_guard {
     for (long j = 0; j < X.cols(); ++j) {
       if (!frozen_[std::size_t(j)]) {
         if (column_finite(X, L, j, track_)) {
-          stats_[j].steps += move;
           stats_[j].accepted += move;
-          stats_[j].score_evals += evals;
+          stats_[j].add_score_evals(evals);
           stats_[j].t_reached = t;
           continue;
         }
@@ -138,7 +137,7 @@ class column_guard {
   /// Evaluations that are not a move (e.g. the log p quadrature between levels).
   void count(long evals) {
     for (std::size_t j = 0; j < frozen_.size(); ++j)
-      if (!frozen_[j]) stats_[j].score_evals += evals;
+      if (!frozen_[j]) stats_[j].add_score_evals(evals);
   }
   void start(double t) {
     for (std::size_t j = 0; j < frozen_.size(); ++j) stats_[j].t_reached = t;
@@ -218,7 +217,9 @@ integration_result<S> langevin(const M& model, double t,
                                const langevin_options& opt = {}) {
   detail::require_dimension(model.dimension(), x_start.rows(), "langevin: x_start rows");
   detail::require(std::isfinite(t), "langevin: t is not finite (" + std::to_string(t) + ")");
-  detail::require(opt.steps >= 0, "langevin: steps must be >= 0 (" + std::to_string(opt.steps) + ")");
+  detail::require(opt.steps >= 0 && opt.steps <= max_step_count,
+                  "langevin: steps must be in [0, " + std::to_string(max_step_count) + "] (" +
+                      std::to_string(opt.steps) + ")");
   detail::require(std::isfinite(opt.step_size) && opt.step_size > 0,
                   "langevin: step_size must be positive (" + std::to_string(opt.step_size) + ")");
   return detail::run_in_chunks<S>(
@@ -283,6 +284,10 @@ integration_result<S> annealed_langevin(const M& model, const P& process,
                             "annealed_langevin: x_start rows");
   detail::require(opt.steps_per_level >= 1, "annealed_langevin: steps_per_level must be >= 1 (" +
                                                 std::to_string(opt.steps_per_level) + ")");
+  detail::require(opt.levels <= max_step_count / opt.steps_per_level,
+                  "annealed_langevin: levels * steps_per_level must be <= " +
+                      std::to_string(max_step_count) + " (" + std::to_string(opt.levels) + " * " +
+                      std::to_string(opt.steps_per_level) + ")");
   detail::require(opt.level_nodes >= 1 && opt.level_nodes <= 16,
                   "annealed_langevin: level_nodes must be in 1..16 (" +
                       std::to_string(opt.level_nodes) + ")");

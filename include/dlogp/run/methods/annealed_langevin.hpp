@@ -45,9 +45,16 @@ inline run_output run_annealed_langevin(const run_context& ctx) {
 
 /// The level ladder is uniform in log-SNR (finite at both ends when levels >= 2) and
 /// a_i = step_factor sigma(t_i)^2 needs sigma(t_end) > 0.
+/// Every move is counted in 32 bits (trajectory_stats): levels * steps_per_level is bounded.
 inline void check_annealed_langevin(const method_check_input& in) {
   using runner::detail::num;
-  if (in.filled["annealed_langevin"].at("levels").get<long>() >= 2)
+  const long levels = in.filled["annealed_langevin"].at("levels").get<long>();
+  const long moves = in.filled["annealed_langevin"].at("steps_per_level").get<long>();
+  if (levels > max_step_count / moves)
+    throw spec_error("/annealed_langevin/steps_per_level",
+                     "annealed-langevin: levels * steps_per_level must be <= " + std::to_string(max_step_count) +
+                         " (got " + std::to_string(levels) + " * " + std::to_string(moves) + ")");
+  if (levels >= 2)
     for (const auto& [t, ptr] : {std::pair{in.t_start, "/t_start"}, std::pair{in.t_end, "/t_end"}})
       if (!std::isfinite(in.process.log_snr(t)))
         throw spec_error(ptr, "annealed-langevin (levels equally spaced in log-SNR) needs a finite log-SNR at t = " + num(t));

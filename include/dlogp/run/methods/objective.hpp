@@ -161,7 +161,7 @@ inline run_output run_objective(const run_context& ctx) {
     json objectives = json::object();
     for (std::size_t q = 0; q < n_obj; ++q) {
       const sm_estimate& e = est[q][std::size_t(j)];
-      st.score_evals += e.score_evals;
+      st.add_score_evals(e.score_evals);
       if (!std::isfinite(e.value)) st.status = status::non_finite;
       if (q < names.size()) objectives[names[q]] = detail::sm_point(e, o.samples);
     }
