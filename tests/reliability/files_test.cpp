@@ -133,6 +133,21 @@ TEST_CASE("files: a signal during a run with --arrays leaves the folder as it wa
   fs::remove_all(dir);
 }
 
+TEST_CASE("files: a signal during a run removes the --arrays folder the run created", "[cli][files]") {
+  const fs::path dir = scratch_dir("files-signal-new-arrays");
+  const fs::path arrays = dir / "new-arrays", out = dir / "run.json";
+  std::ofstream(out) << precious;
+  run_options interrupt;
+  interrupt.signal = SIGINT;
+  interrupt.signal_after_seconds = 1.0;
+  const auto r = run_program(DLOGP_RUN_EXE, {"-", "-o", out.string(), "--arrays", arrays.string()}, long_spec, dir, interrupt);
+  CHECK(r.signaled);
+  CHECK(r.code == 128 + SIGINT);
+  CHECK(slurp(out) == precious);
+  check_only(dir, {"run.json"});  // the folder and its temporary files are gone
+  fs::remove_all(dir);
+}
+
 TEST_CASE("files: two runs writing the same --output leave one complete document", "[cli][files]") {
   const fs::path dir = scratch_dir("files-race");
   fs::create_directories(dir / "a");

@@ -11,7 +11,8 @@
 // Every file follows --output's rules (output_file.hpp): written to a temporary file beside it
 // and renamed only after the run succeeded and every array and the document were written (the
 // arrays first, the document last), so a failed run leaves the folder as it was. A folder that does not exist is created before the run (so an unwritable
-// parent fails early) and removed again if the run fails and it is still empty.
+// parent fails early) and removed again if the run fails, or a signal ends it, and it is still
+// empty.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +45,8 @@ class array_output {
       if (::mkdir(dir_.c_str(), 0777) != 0)
         throw cli_error("--arrays", "cannot create the folder \"" + dir_ + "\": " + detail::errno_text(errno));
       created_ = true;
+      // A signal that ends the run removes it too (after the temporary files in it).
+      folder_slot_ = detail::register_pending(dir_, true);
     }
     std::vector<std::string> names = {"x", "x_start", "logp", "logp_exact", "status", "score_evals", "steps"};
     if (record) names.push_back("trajectory");
@@ -57,6 +60,7 @@ class array_output {
   ~array_output() {
     files_.clear();  // removes the temporary files that were not committed
     if (created_ && !committed_) ::rmdir(dir_.c_str());  // only if still empty
+    detail::unregister_pending(folder_slot_);
   }
 
   /// {"folder": DIR, "x": "x.npy", ...}: what the JSON document says instead of results.
@@ -100,11 +104,14 @@ class array_output {
   void commit() {
     for (auto& file : files_) file->commit();
     committed_ = true;
+    detail::unregister_pending(folder_slot_);
+    folder_slot_ = -1;
   }
 
  private:
   std::string dir_;
   bool created_ = false, committed_ = false;
+  int folder_slot_ = -1;  ///< in the signal handler's list while the created folder may be removed
   json names_ = json::object();
   std::vector<std::unique_ptr<output_file>> files_;
 };

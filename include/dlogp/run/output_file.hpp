@@ -31,26 +31,29 @@ namespace dlogp::runner {
 
 namespace detail {
 
-/// Temporary files to remove when a signal ends the program. A signal handler may only call
-/// async-signal-safe functions, so the paths live in fixed buffers and are published by a
-/// counter written after the buffer.
+/// Temporary files, and folders the run created, to remove when a signal ends the program. A
+/// signal handler may only call async-signal-safe functions, so the paths live in fixed
+/// buffers and are published by a counter written after the buffer.
 struct pending_files {
-  static constexpr int capacity = 16;  // --output and the --arrays files (9 at most today)
+  static constexpr int capacity = 16;  // --output, the --arrays files (9 at most) and folder
   char paths[capacity][PATH_MAX + 1] = {};
   volatile sig_atomic_t used[capacity] = {};
-  volatile sig_atomic_t announce = 1;  ///< print the [dlogp.signal] line
+  volatile sig_atomic_t folder[capacity] = {};  ///< removed (if empty) after the files
+  volatile sig_atomic_t announce = 1;           ///< print the [dlogp.signal] line
 };
 inline pending_files& pending() {
   static pending_files p;
   return p;
 }
 
-inline int register_pending(const std::string& path) {
+/// `folder`: a folder the run created, removed by a signal only when it is empty by then.
+inline int register_pending(const std::string& path, bool folder = false) {
   pending_files& p = pending();
   if (path.size() > PATH_MAX) return -1;
   for (int i = 0; i < pending_files::capacity; ++i)
     if (!p.used[i]) {
       std::memcpy(p.paths[i], path.c_str(), path.size() + 1);
+      p.folder[i] = folder ? 1 : 0;
       p.used[i] = 1;
       return i;
     }
@@ -73,7 +76,9 @@ inline const char* signal_name(int sig) {
 extern "C" inline void on_terminating_signal(int sig) {
   pending_files& p = pending();
   for (int i = 0; i < pending_files::capacity; ++i)
-    if (p.used[i]) ::unlink(p.paths[i]);
+    if (p.used[i] && !p.folder[i]) ::unlink(p.paths[i]);
+  for (int i = 0; i < pending_files::capacity; ++i)
+    if (p.used[i] && p.folder[i]) ::rmdir(p.paths[i]);  // fails, harmlessly, unless empty
   if (p.announce) {
     const char* name = signal_name(sig);
     const char head[] = "\n[dlogp.signal] ";
