@@ -5,8 +5,10 @@
 // `static run_output run(const run_context&)`, listed once in methods/registry.hpp. The spec's
 // validator, `--schema` and `--help` read the definitions; only the dispatch instantiates the
 // run functions, so code that validates specs does not compile every method's integration.
+#include <cmath>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <dlogp/model/any_score_model.hpp>
@@ -29,6 +31,15 @@ struct method_check_input {
   const any_process& process;
   double t_start, t_end;
 };
+
+/// A method spacing its times in log-SNR between t_start and t_end needs a finite log-SNR at
+/// both ends. The error points at `pointer`, or at /t_start or /t_end when it is empty.
+inline void require_finite_log_snr_at_ends(const method_check_input& in, const std::string& pointer,
+                                           const std::string& what) {
+  for (const auto& [t, at] : {std::pair{in.t_start, "/t_start"}, std::pair{in.t_end, "/t_end"}})
+    if (!std::isfinite(in.process.log_snr(t)))
+      throw spec_error(pointer.empty() ? at : pointer, what + " needs a finite log-SNR at t = " + detail::num(t));
+}
 
 /// Memory a method holds besides the per-trajectory states, and the key that sets it (named in
 /// the error when it is too much).

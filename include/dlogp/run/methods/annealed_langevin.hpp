@@ -54,10 +54,7 @@ inline void check_annealed_langevin(const method_check_input& in) {
     throw spec_error("/annealed_langevin/steps_per_level",
                      "annealed-langevin: levels * steps_per_level must be <= " + std::to_string(max_step_count) +
                          " (got " + std::to_string(levels) + " * " + std::to_string(moves) + ")");
-  if (levels >= 2)
-    for (const auto& [t, ptr] : {std::pair{in.t_start, "/t_start"}, std::pair{in.t_end, "/t_end"}})
-      if (!std::isfinite(in.process.log_snr(t)))
-        throw spec_error(ptr, "annealed-langevin (levels equally spaced in log-SNR) needs a finite log-SNR at t = " + num(t));
+  if (levels >= 2) require_finite_log_snr_at_ends(in, "", "annealed-langevin (levels equally spaced in log-SNR)");
   if (!(in.process.sigma2(in.t_end) > 0))
     throw spec_error("/t_end", "annealed-langevin needs sigma(t_end) > 0 (step size step_factor sigma^2; got t_end = " +
                                    num(in.t_end) + ")");

@@ -192,9 +192,7 @@ inline void check_objective(const method_check_input& in) {
       throw spec_error("/t_start", "dsm needs t_start > objective.t_data = " + num(td) +
                                        " (the kernel score blows up at t_data; use ism or ssm there)");
   if (o.at("time_sampling") != "uniform")
-    for (const double t : {in.t_start, in.t_end})
-      if (!std::isfinite(in.process.log_snr(t)))
-        throw spec_error("/objective/time_sampling", "log-SNR time sampling needs a finite log-SNR at t = " + num(t));
+    require_finite_log_snr_at_ends(in, "/objective/time_sampling", "log-SNR time sampling");
 }
 
 /// The per-draw terms, on every thread at once.
