@@ -79,8 +79,29 @@ struct langevin_ladder {
 
 namespace detail {
 
+/// Thrown by column_guard::attempt when the model threw dlogp::numerical_error: the chunk is back
+/// at its state before that call, and run_in_chunks finds out whose state it was. Carries the
+/// model's exception for callers that cannot isolate columns (pc's pilot ensemble).
+struct model_threw_in_chunk {
+  std::exception_ptr error;
+};
+
+/// body(ids, X, L, stats) to the end, or false when the model threw in it.
+template <class S, class Body>
+bool chunk_ran_to_end(Body& body, const std::uint64_t* ids, matrix<S>& X, vector<S>& L,
+                      trajectory_stats* stats) {
+  try {
+    body(ids, X, L, stats);
+    return true;
+  } catch (const model_threw_in_chunk&) {
+    return false;
+  }
+}
+
 /// Runs `body(ids, X, L, stats)` on chunks of columns (OpenMP over chunks when enabled), as
-/// integrate() does: results never depend on the chunking.
+/// integrate() does: results never depend on the chunking. When the model throws
+/// numerical_error for some column's state (column_guard::attempt), that trajectory ends with
+/// status model_error at its last good state and the others are unaffected, as in integrate().
 template <class S, class Body>
 integration_result<S> run_in_chunks(const matrix<S>& x_start, const vector<S>& log_p_start,
                                     const execution_options& execution,
@@ -97,7 +118,27 @@ integration_result<S> run_in_chunks(const matrix<S>& x_start, const vector<S>& l
     for_each_chunk(N, execution, [&](long, long j0, long n) {
       matrix<S> X = result.x.middleCols(j0, n);
       vector<S> L = result.log_p.segment(j0, n);
-      body(ids.data() + j0, X, L, result.stats.data() + j0);
+      trajectory_stats* stats = result.stats.data() + j0;
+      if (!chunk_ran_to_end(body, ids.data() + j0, X, L, stats)) {
+        // A column's result does not depend on its chunk, so each column run alone from the
+        // start gives the others' bits unchanged and stops the guilty one. A trajectory already
+        // stopped (non-finite) keeps that status.
+        const auto mark = [](trajectory_stats& st) {
+          if (st.status == status::ok) st.status = status::model_error;
+        };
+        if (n == 1) {
+          mark(stats[0]);
+        } else {
+          for (long j = 0; j < n; ++j) {
+            matrix<S> x = result.x.col(j0 + j);
+            vector<S> l = result.log_p.segment(j0 + j, 1);
+            stats[j] = trajectory_stats{};
+            if (!chunk_ran_to_end(body, ids.data() + j0 + j, x, l, stats + j)) mark(stats[j]);
+            X.col(j) = x;
+            L(j) = l(0);
+          }
+        }
+      }
       result.x.middleCols(j0, n) = X;
       result.log_p.segment(j0, n) = L;
     });
@@ -116,6 +157,20 @@ class column_guard {
   void save(const matrix<S>& X, const vector<S>& L) {
     X_prev_ = X;
     L_prev_ = L;
+  }
+  /// save(X, L), then `call()` (a move or an evaluation that may change X and L; returns the
+  /// evaluations it spent). If the model throws numerical_error, X and L go back to the saved
+  /// state and model_threw_in_chunk is thrown (run_in_chunks isolates the column).
+  template <class F>
+  long attempt(matrix<S>& X, vector<S>& L, F&& call) {
+    save(X, L);
+    try {
+      return call();
+    } catch (const numerical_error&) {
+      X = X_prev_;
+      L = L_prev_;
+      throw model_threw_in_chunk{std::current_exception()};
+    }
   }
   /// After a move that cost `evals` per column and ended at time t (`move`: count it as a step).
   void check(matrix<S>& X, vector<S>& L, long evals, double t, bool move = true) {
@@ -229,9 +284,10 @@ integration_result<S> langevin(const M& model, double t,
         detail::column_guard<S> guard(X.cols(), stats, opt.track_logp);
         guard.start(t);
         for (long k = 0; k < opt.steps; ++k) {
-          guard.save(X, L);
-          const long e = mover.move(t, opt.step_size, opt.seed, ids,
-                                    opt.noise_offset + std::uint64_t(k), opt.track_logp, X, L);
+          const long e = guard.attempt(X, L, [&] {
+            return mover.move(t, opt.step_size, opt.seed, ids, opt.noise_offset + std::uint64_t(k),
+                              opt.track_logp, X, L);
+          });
           guard.check(X, L, e, t);
         }
       });
@@ -313,32 +369,34 @@ integration_result<S> annealed_langevin(const M& model, const P& process,
           if (i > 0 && opt.track_logp) {
             // ell += int d/dt log p_t(x) dt at fixed x, in lambda: dt = -(sigma^2 / g^2) dlambda.
             const double l0 = process.log_snr(ladder.times[i - 1]), l1 = process.log_snr(t);
-            jump.setZero(n);
-            long evals = 0;
-            for (int q = 0; q < opt.level_nodes; ++q) {
-              const double lq = 0.5 * (l0 + l1) + 0.5 * (l1 - l0) * gx[std::size_t(q)];
-              const double tq = process.t_from_log_snr(lq);
-              const double f = process.f(tq), g2 = process.g2(tq), s2 = process.sigma2(tq);
-              detail::require(g2 > 0, "annealed_langevin: needs g^2 > 0 (t = " +
-                                          std::to_string(tq) + ")");
-              evals += div.score_and_divergence(ctx, tq, X, s, lap);
-              detail::column_dots(X, s, xs);
-              detail::column_squared_norms(s, ss);
-              const double c1 = s2 * f / g2, c2 = -0.5 * s2;
-              const S wq = S(0.5 * (l1 - l0) * gw[std::size_t(q)]);
-              for (long j = 0; j < n; ++j)
-                jump(j) += wq * (S(c1) * (S(double(D)) + xs(j)) + S(c2) * (lap(j) + ss(j)));
-            }
-            guard.save(X, L);
-            L += jump;
+            const long evals = guard.attempt(X, L, [&] {
+              jump.setZero(n);
+              long spent = 0;
+              for (int q = 0; q < opt.level_nodes; ++q) {
+                const double lq = 0.5 * (l0 + l1) + 0.5 * (l1 - l0) * gx[std::size_t(q)];
+                const double tq = process.t_from_log_snr(lq);
+                const double f = process.f(tq), g2 = process.g2(tq), s2 = process.sigma2(tq);
+                detail::require(g2 > 0, "annealed_langevin: needs g^2 > 0 (t = " +
+                                            std::to_string(tq) + ")");
+                spent += div.score_and_divergence(ctx, tq, X, s, lap);
+                detail::column_dots(X, s, xs);
+                detail::column_squared_norms(s, ss);
+                const double c1 = s2 * f / g2, c2 = -0.5 * s2;
+                const S wq = S(0.5 * (l1 - l0) * gw[std::size_t(q)]);
+                for (long j = 0; j < n; ++j)
+                  jump(j) += wq * (S(c1) * (S(double(D)) + xs(j)) + S(c2) * (lap(j) + ss(j)));
+              }
+              L += jump;
+              return spent;
+            });
             guard.check(X, L, 0, t, false);
             guard.count(evals);
           }
           mover.invalidate();  // new level, new score
           for (long m = 0; m < K; ++m, ++k) {
-            guard.save(X, L);
-            const long e = mover.move(t, ladder.step_sizes[i], opt.seed, ids, k, opt.track_logp,
-                                      X, L);
+            const long e = guard.attempt(X, L, [&] {
+              return mover.move(t, ladder.step_sizes[i], opt.seed, ids, k, opt.track_logp, X, L);
+            });
             guard.check(X, L, e, t);
           }
         }

@@ -25,6 +25,7 @@
 // corrector move m of step i = normals (i*M + m)*D.. of (seed, id, langevin_noise).
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -105,30 +106,31 @@ void pc_chunk(const M& model, const P& p, const std::vector<double>& times, long
                     std::to_string(t) + " (" + std::to_string(e) + ")");
         eps[slot] = e;
       }
-      guard.save(X, L);
-      evals += mover.move(t, eps[slot], seed, ids, k, track, X, L);
+      evals += guard.attempt(X, L, [&] { return mover.move(t, eps[slot], seed, ids, k, track, X, L); });
       guard.check(X, L, evals, t, false);
       evals = 0;
     }
     // Predictor: the reverse SDE's Euler-Maruyama step, written as reverse_sde + euler_maruyama
     // compute it (same expressions, hence the same bits).
-    evals += mover.ensure_score(t, X);
-    const matrix<S>& s = mover.score();
-    const double f = p.f(t), g2 = p.g2(t), g = std::sqrt(g2);
-    fill_normal_columns(seed, purpose::brownian, ids, n, std::uint64_t(i) * std::uint64_t(D), D,
-                        Z.data());
-    drift = S(f) * X - S(g2) * s;
-    noise_x = S(g) * Z;
-    if (track) {
-      column_squared_norms(s, norms);
-      column_dots(s, Z, s_dot_z);
-      dl = (S(-f * double(D)) - S(0.5 * g2) * norms.array()).matrix();
-      noise_l = S(g) * s_dot_z;
-    }
-    guard.save(X, L);
-    const S sq = S(std::sqrt(std::abs(dt)));
-    X += S(dt) * drift + sq * noise_x;
-    if (track) L += S(dt) * dl + sq * noise_l;
+    evals += guard.attempt(X, L, [&] {
+      const long e = mover.ensure_score(t, X);
+      const matrix<S>& s = mover.score();
+      const double f = p.f(t), g2 = p.g2(t), g = std::sqrt(g2);
+      fill_normal_columns(seed, purpose::brownian, ids, n, std::uint64_t(i) * std::uint64_t(D), D,
+                          Z.data());
+      drift = S(f) * X - S(g2) * s;
+      noise_x = S(g) * Z;
+      if (track) {
+        column_squared_norms(s, norms);
+        column_dots(s, Z, s_dot_z);
+        dl = (S(-f * double(D)) - S(0.5 * g2) * norms.array()).matrix();
+        noise_l = S(g) * s_dot_z;
+      }
+      const S sq = S(std::sqrt(std::abs(dt)));
+      X += S(dt) * drift + sq * noise_x;
+      if (track) L += S(dt) * dl + sq * noise_l;
+      return e;
+    });
     mover.invalidate();
     guard.check(X, L, evals, times[i + 1], true);
   }
@@ -182,8 +184,13 @@ pc_result<S> predictor_corrector(const M& model, const P& process,
       sample_prior(process, t_start, opt.seed, ids.data(), Xp);
       vector<S> Lp = vector<S>::Zero(np);
       std::vector<trajectory_stats> st(static_cast<std::size_t>(np));
-      detail::pc_chunk(model, process, times, n_corr, opt.snr, true, eps, opt.seed, ids.data(),
-                       false, Xp, Lp, st.data());
+      // The step sizes need every pilot trajectory: a model failure there ends the call.
+      try {
+        detail::pc_chunk(model, process, times, n_corr, opt.snr, true, eps, opt.seed, ids.data(),
+                         false, Xp, Lp, st.data());
+      } catch (const detail::model_threw_in_chunk& e) {
+        std::rethrow_exception(e.error);
+      }
       for (const auto& s : st) pilot_evals += s.score_evals;
     }
   }
