@@ -54,14 +54,16 @@ class reverse_sde {
   }
 
  private:
-  /// Blocks of 8 columns through the lane loop, the rest one by one: the same sums per column
-  /// either way. FixedD: the column length when known at compile time, else 0.
+  /// The same sums per column however the columns are grouped. D <= 3 (FixedD, the column
+  /// length known at compile time): blocks of 8 columns through the lane loop, the rest one by
+  /// one. Larger D (FixedD = 0): one column at a time, its four partial sums as one vector.
   template <long FixedD>
   void track_all(long N, const matrix<S>& Z, S a, S b, S c, vector<S>& dL,
                  vector<S>& noise_l) const {
     const long D = FixedD ? FixedD : Z.rows();
     long j = 0;
-    for (; j + 8 <= N; j += 8) track<8, FixedD>(j, D, Z, a, b, c, dL, noise_l);
+    if constexpr (FixedD != 0)
+      for (; j + 8 <= N; j += 8) track<8, FixedD>(j, D, Z, a, b, c, dL, noise_l);
     for (; j < N; ++j) track<1, FixedD>(j, D, Z, a, b, c, dL, noise_l);
   }
 
@@ -76,13 +78,28 @@ class reverse_sde {
     const S* __restrict z = Z.data() + j0 * D;
     S n[4][W] = {}, d[4][W] = {};
     long i = 0;
-    for (; i + 4 <= D; i += 4)
-      for (long t = 0; t < 4; ++t)
-        for (int l = 0; l < W; ++l) {
-          const S si = s[l * D + i + t];
-          n[t][l] += si * si;
-          d[t][l] += si * z[l * D + i + t];
-        }
+    if constexpr (W == 1) {
+      // Partial sum t is lane t of a 4-vector: compilers keep scalar loops over t scalar.
+      using lanes = Eigen::Array<S, 4, 1>;
+      lanes nv = lanes::Zero(), dv = lanes::Zero();
+      for (; i + 4 <= D; i += 4) {
+        const lanes si = Eigen::Map<const lanes>(s + i);
+        nv += si * si;
+        dv += si * Eigen::Map<const lanes>(z + i);
+      }
+      for (long t = 0; t < 4; ++t) {
+        n[t][0] = nv(t);
+        d[t][0] = dv(t);
+      }
+    } else {
+      for (; i + 4 <= D; i += 4)
+        for (long t = 0; t < 4; ++t)
+          for (int l = 0; l < W; ++l) {
+            const S si = s[l * D + i + t];
+            n[t][l] += si * si;
+            d[t][l] += si * z[l * D + i + t];
+          }
+    }
     for (; i < D; ++i)
       for (int l = 0; l < W; ++l) {
         const S si = s[l * D + i];
