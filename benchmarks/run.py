@@ -19,7 +19,7 @@ figures use CPU time (time slices lost to other programs do not count); the thre
 wall time and reports the load average next to it.
 
 PyTorch's BLAS: when libopenblas0-pthread is installed (`apt-get install -y libopenblas0-pthread`),
-the PyTorch baselines (items 1 and 8) run with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread
+the PyTorch baselines (items 1, 1b, 1c and 8) run with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread
 and OPENBLAS_NUM_THREADS=1, so Debian's torch loads OpenBLAS instead of the reference BLAS; item 1
 also times PyTorch gemm on the reference BLAS (blas_env).
 """
@@ -1309,7 +1309,8 @@ def item1bc_section(R, L):
     L.append("dlogp: `bench_pf_ode --mode steps`, `integrate(pf_ode(m, p), heun{}, ...)` (the rate calls the")
     L.append("mixture's `score_and_laplacian`). PyTorch (`baselines/mixture_dynamics_torch.py`, `gemm`):")
     L.append("|x - a m_k|^2 by one matrix product, softmax, the score by a second product, and the exact")
-    L.append("Laplacian in closed form, Lap = sum_k r_k (|x - a m_k|^2 / p_k^2 - D / p_k) - |s|^2.\n")
+    L.append("Laplacian in closed form, Lap = sum_k r_k (|x - a m_k|^2 / p_k^2 - D / p_k) - |s|^2.")
+    L.append("Items 1b and 1c alone: `/usr/bin/python3 benchmarks/run.py --only 1b,1c` (about 2 minutes).\n")
     if b:
         L.append(f"PyTorch's BLAS: {b['setup']['blas']}.\n")
         L.append("| size | dlogp (traj-steps/CPU-s) | PyTorch gemm | dlogp / PyTorch | same, wall time | target | load average |")
