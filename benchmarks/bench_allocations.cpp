@@ -38,7 +38,7 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 int main(int argc, char** argv) {
   using namespace dlogp;
   const bench::args a(argc, argv);
-  const auto model = bench::load_isotropic(a.str("mixture", "mixture.json"));
+  const auto model = bench::load_mixture(a.str("mixture", "mixture.json"));
   const vp_process& p = model.process();
   const long N = a.num("n", 256), w = a.num("window", 20), D = model.dimension();
   const long bs = 64, chunks = (N + bs - 1) / bs;

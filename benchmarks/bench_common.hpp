@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <dlogp/io/gmm_file.hpp>
 #include <dlogp/model/gaussian_mixture.hpp>
 #include <dlogp/process/vp.hpp>
 
@@ -62,22 +63,11 @@ class args {
   std::map<std::string, std::string> kv_;
 };
 
-/// The benchmark mixtures' file: {"weights": [K], "means": [[D] x K], "variances": [K]},
-/// isotropic components, VP process with the library's default schedule.
-inline dlogp::gaussian_mixture<double, dlogp::vp_process> load_isotropic(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  json j;
-  in >> j;
-  const auto w = j.at("weights").get<std::vector<double>>();
-  const auto mu = j.at("means").get<std::vector<std::vector<double>>>();
-  const auto v = j.at("variances").get<std::vector<double>>();
-  const long K = long(w.size()), D = long(mu.at(0).size());
-  dlogp::matrix<double> means(D, K);
-  for (long k = 0; k < K; ++k)
-    for (long i = 0; i < D; ++i) means(i, k) = mu[std::size_t(k)][std::size_t(i)];
-  return dlogp::gaussian_mixture<double, dlogp::vp_process>::isotropic(dlogp::vp_process{}, w,
-                                                                         means, v);
+/// The benchmark mixtures' file, read by dlogp's own loader (io/gmm_file.hpp): {"weights": [K],
+/// "means": [[D] x K] and one of "variances": [K] (isotropic), "diagonals" or "covariances":
+/// [K][D][D] (full)}, VP process with the library's default schedule.
+inline dlogp::gaussian_mixture<double, dlogp::vp_process> load_mixture(const std::string& path) {
+  return dlogp::load_gaussian_mixture<double>(path, dlogp::vp_process{});
 }
 
 template <class T>

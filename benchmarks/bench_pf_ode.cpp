@@ -10,7 +10,20 @@
 //     reports log p_{t_min}(x_0) = log p_T(x_T) - ell_T against the exact value, the score
 //     evaluations and the CPU time (one thread). Writes the points to --points so the scipy baseline solves
 //     the same problems.
+//   bench_pf_ode --mode steps --mixture m.json --n 4096 --steps 1000 --window 20 --reps 3
+//                [--dump out.bin]
+//     Sampling throughput: Heun on the PF-ODE with log p (exact Laplacian), the first `window`
+//     steps of the `steps`-step uniform grid from t_max down (a step costs the same at every t),
+//     one thread, CPU time per round. --dump writes the start and final states (x as N x D
+//     doubles, trajectory-major, then N log p; start first) for the PyTorch baseline's check.
+//   bench_pf_ode --mode values --mixture m.json --n 64 --t 0.5 --out v.json
+//     Points x ~ p_t with their score and Laplacian of log p_t, for the baselines' check that
+//     they compute the same function.
 #include <cmath>
+
+#include <dlogp/core/time_grid.hpp>
+#include <dlogp/process/prior.hpp>
+#include <dlogp/scheme/heun.hpp>
 
 #include <dlogp/dynamics/pf_ode.hpp>
 #include <dlogp/integrate.hpp>
@@ -148,13 +161,87 @@ bench::json encode(const model_t& m, const bench::args& a) {
           {"max_error", maxe}};
 }
 
+bench::json steps(const model_t& m, const bench::args& a) {
+  const long N = a.num("n", 4096), n_steps = a.num("steps", 1000);
+  const long window = std::min(a.num("window", n_steps), n_steps), reps = a.num("reps", 3);
+  const long D = m.dimension();
+  const vp_process& p = m.process();
+  std::vector<double> grid = make_time_grid(p, grid_kind::uniform, p.t_max(), p.t_min(), n_steps);
+  grid.resize(std::size_t(window + 1));
+  matrix<double> X0(D, N);
+  std::vector<std::uint64_t> ids(static_cast<std::size_t>(N));
+  for (long j = 0; j < N; ++j) ids[std::size_t(j)] = std::uint64_t(j);
+  sample_prior(p, p.t_max(), 1, ids.data(), X0);
+  vector<double> L0;
+  prior_log_density(p, p.t_max(), X0, L0);
+  const pf_ode ode(m, p);
+  std::vector<double> secs, cpu;
+  integration_result<double> r;
+  for (long k = 0; k < reps; ++k) {
+    const double t0 = bench::now(), c0 = bench::cpu_now();
+    r = integrate(ode, heun{}, X0, L0, grid.front(), grid.back(),
+                  {.grid = {.times = grid}, .execution = {.threads = 1}});
+    secs.push_back(bench::now() - t0);
+    cpu.push_back(bench::cpu_now() - c0);
+  }
+  if (!r.all_ok()) throw std::runtime_error("a trajectory failed");
+  double cs = 0, slp = 0;
+  for (long j = 0; j < N; ++j) {
+    cs += r.x(0, j) + r.log_p(j);
+    slp += r.log_p(j);
+  }
+  if (const std::string dump = a.str("dump", ""); !dump.empty()) {
+    std::ofstream o(dump, std::ios::binary);
+    for (const auto* v : {&X0, &r.x}) o.write(reinterpret_cast<const char*>(v->data()), std::streamsize(8 * N * D));
+    o.write(reinterpret_cast<const char*>(L0.data()), std::streamsize(8 * N));
+    o.write(reinterpret_cast<const char*>(r.log_p.data()), std::streamsize(8 * N));
+  }
+  const double med = bench::median(secs), cmed = bench::median(cpu);
+  return {{"D", D},
+          {"K", m.components()},
+          {"N", N},
+          {"steps", n_steps},
+          {"window", window},
+          {"scheme", "heun"},
+          {"seconds", secs},
+          {"cpu_seconds", cpu},
+          {"median_seconds", med},
+          {"median_cpu_seconds", cmed},
+          {"traj_steps_per_s", double(N) * double(window) / med},
+          {"traj_steps_per_cpu_s", double(N) * double(window) / cmed},
+          {"score_evals", r.total_score_evals()},
+          {"checksum", cs},
+          {"mean_log_p", slp / double(N)}};
+}
+
+bench::json values(const model_t& m, const bench::args& a) {
+  const long N = a.num("n", 64), D = m.dimension();
+  const double t = a.real("t", 0.5);
+  matrix<double> X(D, N), S;
+  vector<double> lap;
+  m.sample(t, 11, 0, X);
+  m.score_and_laplacian(t, X, S, lap);
+  bench::json x, s;
+  for (long j = 0; j < N; ++j) {
+    x.push_back(std::vector<double>(X.col(j).data(), X.col(j).data() + D));
+    s.push_back(std::vector<double>(S.col(j).data(), S.col(j).data() + D));
+  }
+  std::ofstream(a.str("out", "values.json"))
+      << bench::json{{"t", t}, {"x", x}, {"score", s},
+                     {"laplacian", std::vector<double>(lap.data(), lap.data() + N)}}.dump();
+  return {{"D", D}, {"K", m.components()}, {"N", N}, {"t", t}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const bench::args a(argc, argv);
-  const auto m = bench::load_isotropic(a.str("mixture", "mixture.json"));
+  const auto m = bench::load_mixture(a.str("mixture", "mixture.json"));
   const std::string mode = a.str("mode", "cost");
-  bench::json out = mode == "cost" ? cost(m, a) : encode(m, a);
+  bench::json out = mode == "cost"    ? cost(m, a)
+                    : mode == "steps" ? steps(m, a)
+                    : mode == "values" ? values(m, a)
+                                       : encode(m, a);
   out["mode"] = mode;
   std::cout << out.dump() << "\n";
 }

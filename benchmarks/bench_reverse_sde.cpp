@@ -59,7 +59,7 @@ std::vector<config> parse_configs(const std::string& s) {
 int main(int argc, char** argv) {
   using namespace dlogp;
   const bench::args a(argc, argv);
-  const auto model = bench::load_isotropic(a.str("mixture", "mixture.json"));
+  const auto model = bench::load_mixture(a.str("mixture", "mixture.json"));
   const vp_process& p = model.process();
   const long N = a.num("n", 4096), steps = a.num("steps", 1000);
   const long window = std::min(a.num("window", steps), steps);

@@ -19,7 +19,7 @@
 int main(int argc, char** argv) {
   using namespace dlogp;
   const bench::args a(argc, argv);
-  const auto model = bench::load_isotropic(a.str("mixture", "mixture.json"));
+  const auto model = bench::load_mixture(a.str("mixture", "mixture.json"));
   const vp_process& p = model.process();
   const long N = a.num("n", 1000000), steps = a.num("steps", 20), D = model.dimension();
   const std::string mode = a.str("mode", "single");

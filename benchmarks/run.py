@@ -19,7 +19,7 @@ figures use CPU time (time slices lost to other programs do not count); the thre
 wall time and reports the load average next to it.
 
 PyTorch's BLAS: when libopenblas0-pthread is installed (`apt-get install -y libopenblas0-pthread`),
-the PyTorch baselines (items 1 and 8) run with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread
+the PyTorch baselines (items 1, 1b, 1c and 8) run with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread
 and OPENBLAS_NUM_THREADS=1, so Debian's torch loads OpenBLAS instead of the reference BLAS; item 1
 also times PyTorch gemm on the reference BLAS (blas_env).
 """
@@ -51,6 +51,8 @@ ITEM1_TARGETS = ["bench_reverse_sde", "bench_reverse_sde_limit"]
 # Item 1's goals: dlogp's reverse SDE against the best PyTorch form, per size.
 ITEM1_GOAL = {"D2_K8": 20, "D64_K16": 10}
 ITEM1_GENERIC_TARGETS = ["bench_reverse_sde"]
+# What `--only 1b,1c` builds (the PF-ODE and the full-covariance mixture against PyTorch).
+ITEM1BC_TARGETS = ["bench_pf_ode", "bench_reverse_sde"]
 
 # PyTorch's BLAS. Debian's python3-torch links libblas.so.3, which resolves to the reference BLAS
 # (libblas3) unless the alternatives point elsewhere. When libopenblas0-pthread is installed
@@ -316,6 +318,114 @@ def item1_generic(ndir, data, rounds, results):
                      "ratio_vs_torch_gemm": med([a / b for a, b in rows]),
                      "blas": blas}
     results["item1_generic"] = out
+
+
+def torch_check(args, env):
+    return run_json([PY, f"{HERE}/baselines/mixture_dynamics_torch.py"] + args, env=env)
+
+
+def value_checks(bdir, mix, name, variants, env):
+    """dlogp's score and Laplacian (bench_pf_ode --mode values) against each PyTorch variant's on
+    64 points x ~ p_t, at three times: the largest differences relative to 1 + |value|."""
+    out = []
+    for t in ["1.0", "0.5", "0.001"]:
+        path = os.path.join(os.path.dirname(mix), f"values_{name}_{t}.json")
+        sh([f"{bdir}/bench_pf_ode", "--mode", "values", "--mixture", mix, "--n", "64", "--t", t,
+            "--out", path])
+        for v in variants:
+            c = torch_check(["--mixture", mix, "--variant", v, "--check-values", path], env)
+            c["variant"] = v
+            out.append(c)
+    return out
+
+
+def dlogp_pf_steps(bdir, mix, window, reps=2):
+    return run_json([f"{bdir}/bench_pf_ode", "--mode", "steps", "--mixture", mix, "--n", "4096",
+                     "--steps", "1000", "--window", str(window), "--reps", str(reps)])
+
+
+def torch_steps(mix, dynamics, variant, window, env):
+    return run_json([PY, f"{HERE}/baselines/mixture_dynamics_torch.py", "--mixture", mix,
+                     "--dynamics", dynamics, "--variant", variant, "--n", "4096", "--steps", "1000",
+                     "--window", str(window), "--reps", "1"], env=env)
+
+
+def item1b(bdir, data, rounds, results):
+    """PF-ODE with the exact Laplacian (Heun, isotropic mixture) vs PyTorch gemm, 1 thread each,
+    interleaved rounds; plus the checks that both compute the same thing."""
+    env, blas = blas_env()
+    out = {"setup": {"blas": blas, "scheme": "heun", "N": 4096, "grid": "uniform, 1000 steps from t = 1 down"}}
+    # name, mixture, windows: dlogp, PyTorch
+    for name, mix, w_cpp, w_torch in [("D2_K8", data["m2"], 200, 50), ("D64_K16", data["m64"], 20, 8)]:
+        log(f"item 1b: PF-ODE with exact Laplacian {name}")
+        rows = []
+        for r in range(rounds):
+            cpp = dlogp_pf_steps(bdir, mix, w_cpp)
+            tg = torch_steps(mix, "pf_ode", "gemm", w_torch, env)
+            rows.append({"cpp": cpp["traj_steps_per_cpu_s"], "torch_gemm": tg["traj_steps_per_cpu_s"],
+                         "cpp_wall": cpp["traj_steps_per_s"], "torch_gemm_wall": tg["traj_steps_per_s"]})
+        # The same trajectories on both sides: dlogp's start states and final states after the
+        # whole 1000-step run (N = 512), replayed by the PyTorch code from the same start.
+        dump = os.path.join(data["dir"], f"pf_ode_{name}.bin")
+        sh([f"{bdir}/bench_pf_ode", "--mode", "steps", "--mixture", mix, "--n", "512", "--steps", "1000",
+            "--reps", "1", "--dump", dump])
+        traj = torch_check(["--mixture", mix, "--dynamics", "pf_ode", "--n", "512", "--steps", "1000",
+                            "--check-trajectories", dump], env)
+        out[name] = {"window_steps": {"cpp": w_cpp, "torch_gemm": w_torch}, "rounds": rows,
+                     "cpp_traj_steps_per_cpu_s": med([x["cpp"] for x in rows]),
+                     "torch_gemm_traj_steps_per_cpu_s": med([x["torch_gemm"] for x in rows]),
+                     "ratio_vs_torch_gemm": med([x["cpp"] / x["torch_gemm"] for x in rows]),
+                     "ratio_vs_torch_gemm_wall": med([x["cpp_wall"] / x["torch_gemm_wall"] for x in rows]),
+                     "value_checks": value_checks(bdir, mix, name, ["gemm"], env),
+                     "trajectory_check": traj,
+                     "load_average": os.getloadavg()[0]}
+    results["item1b"] = out
+
+
+FULL_VARIANTS = ["precision", "cholesky"]
+
+
+def item1c(bdir, data, rounds, results):
+    """Full-covariance mixture, D = 64, K = 16: the augmented reverse SDE (Euler-Maruyama) and the
+    PF-ODE with the exact Laplacian (Heun), dlogp vs PyTorch's two batched forms, 1 thread each."""
+    env, blas = blas_env()
+    mix = data["f64"]
+    probe = blas_probe(env)
+    # The cheap hardware reference: both sides' main work is K D^2 multiply-adds per point and
+    # evaluation (dlogp: a forward and a back substitution per component; PyTorch: one row of
+    # the D x KD product), so a rate in GFLOP/s compares with OpenBLAS's dgemm on this core.
+    gemm_gflops = 2 * 512 ** 3 / (probe["matmul_512_ms"] * 1e-3) / 1e9
+    out = {"setup": {"blas": blas, "mixture": "mixture.make_full(64, 16, 3)", "N": 4096,
+                     "blas_probe": probe, "dgemm_512_gflops": gemm_gflops}}
+    flops_per_eval = 2 * 16 * 64 ** 2
+    for dyn, w_cpp, w_torch, evals in [("reverse_sde", 4, 3, 1), ("pf_ode", 2, 2, 2)]:
+        log(f"item 1c: full covariances, {dyn}")
+        rows = []
+        for r in range(rounds):
+            if dyn == "reverse_sde":
+                cpp = run_json([f"{bdir}/bench_reverse_sde", "--mixture", mix, "--n", "4096",
+                                "--steps", "1000", "--window", str(w_cpp), "--reps", "2",
+                                "--configs", "track=1,threads=1"])["configs"][0]
+            else:
+                cpp = dlogp_pf_steps(bdir, mix, w_cpp)
+            row = {"cpp": cpp["traj_steps_per_cpu_s"]}
+            for v in FULL_VARIANTS:
+                row["torch_" + v] = torch_steps(mix, dyn, v, w_torch, env)["traj_steps_per_cpu_s"]
+            rows.append(row)
+        res = {"window_steps": {"cpp": w_cpp, "torch": w_torch}, "rounds": rows,
+               "cpp_traj_steps_per_cpu_s": med([x["cpp"] for x in rows]),
+               "load_average": os.getloadavg()[0]}
+        for v in FULL_VARIANTS:
+            res[f"torch_{v}_traj_steps_per_cpu_s"] = med([x["torch_" + v] for x in rows])
+            res[f"ratio_vs_torch_{v}"] = med([x["cpp"] / x["torch_" + v] for x in rows])
+        # The best PyTorch form per round (the two are close; the better one can change with load).
+        res["ratio_vs_torch_best"] = med([x["cpp"] / max(x["torch_" + v] for v in FULL_VARIANTS) for x in rows])
+        res["cpp_gflops"] = res["cpp_traj_steps_per_cpu_s"] * evals * flops_per_eval / 1e9
+        res["torch_precision_gflops"] = res["torch_precision_traj_steps_per_cpu_s"] * evals * flops_per_eval / 1e9
+        res["cpp_fraction_of_dgemm"] = res["cpp_gflops"] / gemm_gflops
+        out[dyn] = res
+    out["value_checks"] = value_checks(bdir, mix, "full_D64_K16", FULL_VARIANTS, env)
+    results["item1c"] = out
 
 
 def item3(bdir, data, rounds, results):
@@ -753,6 +863,18 @@ def write_report(results, path):
             L.append(f"| 1 | reverse SDE: fraction of the minimal kernel's rate (`bench_reverse_sde_limit`), "
                      f"{name.replace('_', ', ')} | {fmt(100 * r['ratio_vs_limit'], 0)}% | | |")
     for name in ["D2_K8", "D64_K16"]:
+        r = R.get("item1b", {}).get(name)
+        if r:
+            goal = ITEM1_GOAL[name]
+            L.append(f"| 1b | PF-ODE with exact Laplacian (Heun) throughput vs PyTorch gemm, {name.replace('_', ', ')} | "
+                     f"{fmt(r['ratio_vs_torch_gemm'])}x | >= {goal}x | {verdict(r['ratio_vs_torch_gemm'] >= goal)} |")
+    for dyn, label in [("reverse_sde", "reverse SDE (Euler-Maruyama)"), ("pf_ode", "PF-ODE with exact Laplacian (Heun)")]:
+        r = R.get("item1c", {}).get(dyn)
+        if r:
+            goal = ITEM1_GOAL["D64_K16"]
+            L.append(f"| 1c | full-covariance mixture, {label} throughput vs the best PyTorch form, D64, K16 | "
+                     f"{fmt(r['ratio_vs_torch_best'])}x | >= {goal}x | {verdict(r['ratio_vs_torch_best'] >= goal)} |")
+    for name in ["D2_K8", "D64_K16"]:
         r = i12[name]
         L.append(f"| 2 | cost of tracking log p (augmented / plain), {name.replace('_', ', ')} | "
                  f"{fmt(100 * (r['track_cost_ratio'] - 1), 1)}% | <= 3% | {verdict(r['track_cost_ratio'] <= 1.03)} |")
@@ -921,6 +1043,8 @@ def write_report(results, path):
                 L.append(f"| {name} | " + " | ".join(f"{fmt(v, 1)}%" for v in p["groups_percent"].values()) + " |")
         L.append("")
     L.append(miss_text_1(R))
+    if "item1b" in R or "item1c" in R:
+        item1bc_section(R, L)
 
     L.append("## 2. The price of tracking log p\n")
     L.append("Same binary, same trajectories and seed, `track_logp` on and off alternately in one process")
@@ -1165,6 +1289,83 @@ def torch_section(R, L):
     L.append(TORCH_TEXT)
 
 
+def checks_line(checks):
+    """The largest differences of the value checks, per PyTorch variant."""
+    by = {}
+    for c in checks:
+        v = by.setdefault(c["variant"], [0.0, 0.0])
+        v[0] = max(v[0], c["max_score_difference_rel"])
+        v[1] = max(v[1], c["max_laplacian_difference_rel"])
+    return "; ".join(f"{k}: score {a:.1e}, Laplacian {b:.1e}" for k, (a, b) in by.items())
+
+
+def item1bc_section(R, L):
+    b, c = R.get("item1b"), R.get("item1c")
+    L.append("## 1b. PF-ODE with the exact Laplacian against PyTorch\n")
+    L.append("Sampling by the PF-ODE with log p, dx/dt = f x - g^2 s / 2 and d log p/dt = -f D + g^2 Lap / 2,")
+    L.append("Heun (two rate evaluations per step) on the uniform 1000-step grid from t = 1 down, a window of")
+    L.append("its first steps per round, isotropic mixture (item 1's files), VP, N = 4096, float64, one thread")
+    L.append("each, CPU time, rounds interleaved (dlogp, PyTorch, ...), median of the per-round ratios.")
+    L.append("dlogp: `bench_pf_ode --mode steps`, `integrate(pf_ode(m, p), heun{}, ...)` (the rate calls the")
+    L.append("mixture's `score_and_laplacian`). PyTorch (`baselines/mixture_dynamics_torch.py`, `gemm`):")
+    L.append("|x - a m_k|^2 by one matrix product, softmax, the score by a second product, and the exact")
+    L.append("Laplacian in closed form, Lap = sum_k r_k (|x - a m_k|^2 / p_k^2 - D / p_k) - |s|^2.")
+    L.append("Items 1b and 1c alone: `/usr/bin/python3 benchmarks/run.py --only 1b,1c` (about 2 minutes).\n")
+    if b:
+        L.append(f"PyTorch's BLAS: {b['setup']['blas']}.\n")
+        L.append("| size | dlogp (traj-steps/CPU-s) | PyTorch gemm | dlogp / PyTorch | same, wall time | target | load average |")
+        L.append("|---|---|---|---|---|---|---|")
+        for name in ["D2_K8", "D64_K16"]:
+            r = b.get(name)
+            if not r:
+                continue
+            goal = ITEM1_GOAL[name]
+            L.append(f"| {name} | {r['cpp_traj_steps_per_cpu_s'] / 1e6:.3g} M | {r['torch_gemm_traj_steps_per_cpu_s'] / 1e6:.3g} M | "
+                     f"**{fmt(r['ratio_vs_torch_gemm'])}x** | {fmt(r['ratio_vs_torch_gemm_wall'])}x | >= {goal}x "
+                     f"{verdict(r['ratio_vs_torch_gemm'] >= goal)} | {fmt(r['load_average'], 1)} |")
+        L.append("")
+        L.append("Same computation, checked in the run: dlogp's score and Laplacian (`bench_pf_ode --mode values`,")
+        L.append("64 points x ~ p_t at t = 1, 0.5, 0.001) against PyTorch's, largest difference relative to")
+        L.append("1 + |value|: " + "; ".join(f"{n}: {checks_line(b[n]['value_checks'])}" for n in ["D2_K8", "D64_K16"] if n in b) + ".")
+        L.append("And the whole 1000-step Heun run of 512 trajectories from dlogp's start states, replayed in")
+        L.append("PyTorch, against dlogp's final states: " + "; ".join(
+            f"{n}: x {b[n]['trajectory_check']['max_x_difference_rel']:.1e}, log p "
+            f"{b[n]['trajectory_check']['max_log_p_difference_rel']:.1e}" for n in ["D2_K8", "D64_K16"] if n in b) + ".\n")
+    if c:
+        L.append("## 1c. Full-covariance mixture against PyTorch\n")
+        L.append("A random full-covariance mixture (`baselines/mixture.py`, `make_full(64, 16, 3)`: S_k = v_k (A A^T / D")
+        L.append("+ 0.1 I) / 1.1), D = 64, K = 16, VP, N = 4096, float64, one thread, CPU time, interleaved rounds.")
+        L.append("The augmented reverse SDE (Euler-Maruyama, `bench_reverse_sde`) and the PF-ODE with the exact")
+        L.append("Laplacian (Heun, `bench_pf_ode --mode steps`). dlogp per call: the Cholesky factor of each")
+        L.append("P_k = a^2 S_k + sigma^2 I, log det and tr P_k^{-1} (`gmm_frame.hpp`), then per column and")
+        L.append("component a forward and a back substitution (4 columns at a time at D = 64, fixed order): K D^2")
+        L.append("multiply-adds per point. PyTorch (`baselines/mixture_dynamics_torch.py`), per step the batched")
+        L.append("Cholesky factors, then `precision`: P_k^{-1} (`cholesky_inverse`) and u_k = P_k^{-1}(x - a m_k) for")
+        L.append("all k by one N x D by D x KD matrix product (K D^2 multiply-adds per point, on OpenBLAS); or")
+        L.append("`cholesky`: two batched triangular solves, as dlogp. `best` is the faster of the two per round.\n")
+        L.append("| dynamics | dlogp (traj-steps/CPU-s) | PyTorch precision | PyTorch cholesky | dlogp / precision | dlogp / cholesky | dlogp / best | target | load average |")
+        L.append("|---|---|---|---|---|---|---|---|---|")
+        for dyn in ["reverse_sde", "pf_ode"]:
+            r = c.get(dyn)
+            if not r:
+                continue
+            goal = ITEM1_GOAL["D64_K16"]
+            L.append(f"| {dyn} | {r['cpp_traj_steps_per_cpu_s'] / 1e3:.3g} k | {r['torch_precision_traj_steps_per_cpu_s'] / 1e3:.3g} k | "
+                     f"{r['torch_cholesky_traj_steps_per_cpu_s'] / 1e3:.3g} k | {fmt(r['ratio_vs_torch_precision'])}x | "
+                     f"{fmt(r['ratio_vs_torch_cholesky'])}x | **{fmt(r['ratio_vs_torch_best'])}x** | >= {goal}x "
+                     f"{verdict(r['ratio_vs_torch_best'] >= goal)} | {fmt(r['load_average'], 1)} |")
+        L.append("")
+        L.append(f"Against the hardware: OpenBLAS multiplies two 512 x 512 float64 matrices at "
+                 f"{fmt(c['setup']['dgemm_512_gflops'], 1)} GFLOP/s on one core in this run. Counting 2 K D^2 flops per "
+                 "point and evaluation (one evaluation per Euler-Maruyama step, two per Heun step), dlogp runs at "
+                 + "; ".join(f"{d}: {fmt(c[d]['cpp_gflops'], 1)} GFLOP/s, {fmt(100 * c[d]['cpp_fraction_of_dgemm'], 0)}% of dgemm "
+                             f"(PyTorch precision {fmt(c[d]['torch_precision_gflops'], 1)})" for d in ["reverse_sde", "pf_ode"] if d in c)
+                 + ".\n")
+        L.append("Same function, checked in the run (64 points at t = 1, 0.5, 0.001, relative to 1 + |value|): "
+                 + checks_line(c["value_checks"]) + ".\n")
+    L.append(ITEM1BC_TEXT)
+
+
 def miss_text_1(R):
     """What a step costs against item 1's goals and the minimal kernel, with this run's numbers."""
     lines = []
@@ -1266,6 +1467,29 @@ optimised BLAS, which shrinks the products and so makes the per-call overhead a 
 batch 1, no faster products with the reference BLAS).
 """
 
+ITEM1BC_TEXT = """**Where dlogp's time goes** (`perf record -e cpu-clock`, one thread, N = 4096, measured once while
+writing this, not by run.py; the machine's load average was 3-4 on 2 cores). Isotropic PF-ODE,
+Heun: at D = 2, K = 8, 76% in `frame::responsibilities` (|x - m_k|^2, the exponentials and the
+normalisation, 8 columns at a time), 10% in the score and Laplacian sums, 8% in the driver (Heun's
+Eigen passes over the D x N arrays, the rate's bookkeeping); at D = 64, K = 16, 40% in the
+responsibilities, 48% in the score and Laplacian sums (the Laplacian's centred form reads u_k a
+second time: sum_k r_k |u_k + s|^2), 9% the driver. PyTorch does the same maths with two matrix
+products on OpenBLAS and about 40 operators per rate evaluation, each a separate pass over an
+(N, K) or (N, D) array dispatched from Python (not profiled here). No
+minimal kernel was written for the PF-ODE, so there is no "fraction of the limit" for 1b; item 1's
+minimal kernel (score only, reverse SDE) is the closest reference.
+
+Full covariances: 61% in the per-column triangular solves (`frame::responsibilities`, 4 columns
+at a time, fixed order), 32% in the per-call frame: dlogp rebuilds the K Cholesky factors and the
+triangular inverses (for tr P_k^{-1}) at every call, i.e. for every chunk of 64 trajectories (64
+times per step here), where PyTorch factors once per step for all 4096 points. Sharing the frame
+across the calls of one time step would remove most of that third; the rest is the gap between a
+fixed-order substitution kernel (about 4 GMAC/s here) and OpenBLAS's GEMM, which the `precision`
+form turns the whole step into (K D^2 multiply-adds per point either way). PyTorch's `precision`
+form is 3-4x faster than the same maths written with `einsum` and fresh tensors: at N = 4096 a
+32 MB temporary per step costs more in page faults than the product (see the script's docstring).
+"""
+
 MPI_TEXT = "Not run: no MPI on this machine (apt-get install libopenmpi-dev openmpi-bin)."
 
 CHANGES_TEXT = """- `model/detail/gmm_frame.hpp`, `model/gaussian_mixture.hpp`: the per-call frame and scratch are
@@ -1308,7 +1532,7 @@ def main():
                     help="skip the tree built for the compiler's default instruction set")
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "bench"))
     ap.add_argument("--only", default="",
-                    help="comma-separated items (1,3,4,5,6,7,9,10,alloc,profile,torch) to rerun; the others are kept "
+                    help="comma-separated items (1,1b,1c,3,4,5,6,7,9,10,alloc,profile,torch) to rerun; the others are kept "
                          "from the existing results.json")
     ap.add_argument("--runner", help="item 10: this dlogp-run instead of building one into build/bench-mpi")
     ap.add_argument("--report-only", action="store_true",
@@ -1336,6 +1560,9 @@ def main():
         if ndir:
             log(f"building {ndir} (Release, generic instruction set): {', '.join(ITEM1_GENERIC_TARGETS)}")
             build(ndir, "", ITEM1_GENERIC_TARGETS, arch="")
+    elif not a.skip_build and only and only <= {"1b", "1c"}:
+        log(f"building {bdir} (Release): {', '.join(ITEM1BC_TARGETS)}")
+        build(bdir, "", ITEM1BC_TARGETS)
     elif not a.skip_build and only == {"9"}:
         log(f"building {bdir} (Release): bench_runner_direct; {mdir}: dlogp-run")
         build(bdir, "", ["bench_runner_direct"])
@@ -1358,9 +1585,11 @@ def main():
     ndir = os.path.join(ndir, "benchmarks") if ndir else None
     os.makedirs(data_dir, exist_ok=True)
     data = {"dir": data_dir, "m2": os.path.join(data_dir, "mixture_D2_K8.json"),
-            "m64": os.path.join(data_dir, "mixture_D64_K16.json")}
+            "m64": os.path.join(data_dir, "mixture_D64_K16.json"),
+            "f64": os.path.join(data_dir, "mixture_full_D64_K16.json")}
     mixture.write(data["m2"], 2, 8, 1)
     mixture.write(data["m64"], 64, 16, 2)
+    mixture.write_full(data["f64"], 64, 16, 3)
     results = {"machine": machine(), "load_start": os.getloadavg()[0],
                "flags": flags,
                "command": "/usr/bin/python3 benchmarks/run.py" + (" --quick" if a.quick else "")}
@@ -1385,6 +1614,10 @@ def main():
         item1_2(bdir, data, rounds, results)
         if ndir:
             item1_generic(ndir, data, max(2, rounds // 2), results)
+    if want("1b"):
+        item1b(bdir, data, rounds, results)
+    if want("1c"):
+        item1c(bdir, data, rounds, results)
     if want("3"):
         item3(bdir, data, rounds, results)
     if want("4"):
