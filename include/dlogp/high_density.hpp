@@ -82,7 +82,7 @@ integration_result<S> integrate_ode_phase(const Dyn& dyn, const std::string& sch
 }
 
 inline void add_stats(trajectory_stats& into, const trajectory_stats& more) {
-  into.add_score_evals(long(more.score_evals));
+  into.add_score_evals(more.score_evals);
   into.accepted += more.accepted;
   into.rejected += more.rejected;
   into.t_reached = more.t_reached;

@@ -171,7 +171,7 @@ sde_bias_measurement<S> measure_sde_bias(const Model& model, const Reference& re
   for (std::size_t j = 0; j < out.stats.size(); ++j) {
     if (pred.stats[j].status != status::ok && out.stats[j].status == status::ok)
       out.stats[j].status = pred.stats[j].status;
-    out.stats[j].add_score_evals(long(pred.stats[j].score_evals));
+    out.stats[j].add_score_evals(pred.stats[j].score_evals);
   }
   out.measured = detail::summarize_paths(out.gap, out.stats);
   out.predicted = detail::summarize_paths(out.integral, out.stats);

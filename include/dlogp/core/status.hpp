@@ -40,7 +40,7 @@ static_assert(sizeof(all_statuses) / sizeof(status) == std::size_t(status::model
 /// cannot overflow: every step budget is checked against max_step_count.
 struct trajectory_stats {
   double t_reached = 0;                 ///< time of the returned state
-  std::uint64_t score_evals : 56 = 0;   ///< score-evaluation equivalents spent on it
+  std::int64_t score_evals : 56 = 0;    ///< score-evaluation equivalents spent on it
   dlogp::status status : 8 = status::ok;
   std::uint32_t accepted = 0;           ///< steps taken
   std::uint32_t rejected = 0;           ///< attempts an adaptive scheme's error test refused
@@ -49,11 +49,11 @@ struct trajectory_stats {
   /// Steps attempted (accepted + rejected). An attempt that ends the trajectory with a failure
   /// status is in neither count; its score evaluations are in score_evals.
   long steps() const { return long(accepted) + long(rejected); }
-  /// score_evals += n, written so that narrowing to 56 bits is visibly intended (no conversion
-  /// warning); 2^56 evaluations are out of reach.
-  void add_score_evals(long n) { score_evals = (score_evals + std::uint64_t(n)) & score_evals_mask; }
+  /// score_evals += n (n >= 0), written so that narrowing to the bit-field is visibly intended
+  /// (no conversion warning); 2^55 evaluations are out of reach.
+  void add_score_evals(long n) { score_evals = (score_evals + n) & score_evals_mask; }
 
-  static constexpr std::uint64_t score_evals_mask = (std::uint64_t(1) << 56) - 1;
+  static constexpr std::int64_t score_evals_mask = (std::int64_t(1) << 55) - 1;
 };
 static_assert(sizeof(trajectory_stats) == 24, "trajectory_stats: keep it at 24 bytes");
 
