@@ -1263,19 +1263,19 @@ MISS_TEXT_6 = """
 of rows, register tiles of up to 12 columns, every output element summed from zero over k in
 increasing order with one multiply-add per term (fused under FMA, in scalar code and in every
 lane alike), so a column's bits do not depend on its batch ("same bits", checked every run, and
-tests/model/mlp_test.cpp). Before it the network ran one Eigen matrix-vector product per column
-and reached 26-28% of GEMM in this build.
+tests/model/mlp_test.cpp). SiLU runs on the vector-math layer in the scalar type's own
+arithmetic (`vmath::exp`, and `vmath::expf` for float, 16 lanes per AVX-512 vector). Before
+this change the network ran one Eigen matrix-vector product per column and reached 26-28% of
+GEMM in this build; with the blocked product but SiLU widened to double for float, float
+reached 51, 67 and 81 GFLOP/s at widths 128, 256, 512 (68-103% of GEMM, 0.93-0.97x PyTorch).
 
-What is left, measured while writing it (one run of `bench_mlp`, not by run.py): SiLU. It uses
-`vector_math.hpp`'s exp, which exists in double only, so float activations are widened to
-double and run 8 lanes wide instead of 16; with SiLU replaced by a multiply, float at width 128
-ran at 71 instead of 51 GFLOP/s (double: 36 instead of 34). That is why float trails at width
-128 (68% of GEMM) and sits at 0.93-0.97x PyTorch, whose float SiLU is vectorised in float; a
-float exp in the vector-math layer (with its own accuracy tests) is the next step. In double
-the MLP runs at 92-108% of GEMM and 1.06-1.89x PyTorch. The baseline build (two-lane SSE2
-vectors, no FMA: 6-column tiles, separate multiply and add) reaches 38-80%. A batch of one is
-a matrix-vector product per layer (each weight read once per column, no padding of columns):
-about half the blocked rate.
+Caveat on the load: this item ran while compilers used the machine's 2 cores (load average
+above), and Eigen's GEMM ran at 37-40 (double) and 78-83 (float) GFLOP/s against 58-62 and
+117-131 in the last full run on a quieter machine. Ratios are taken within rounds, but both
+sides do not necessarily slow down alike, so the ratios should be re-measured on an idle
+machine. The baseline build (two-lane SSE2 vectors, no FMA: 6-column tiles, separate
+multiply and add) reaches 53-81%. A batch of one is a matrix-vector product per layer (each
+weight read once per column, no padding of columns): about half the blocked rate.
 """
 
 TORCH_TEXT = """**Reading it.** Both sides spend 97-100% of their time in the same libtorch kernels (dlogp's

@@ -26,9 +26,9 @@
 // product vectorised over rows: no padding of columns), and column remainders use narrower
 // tiles. Padded rows are computed and never stored.
 //
-// SiLU and its derivative use vmath::exp (core/vector_math.hpp: the same bits in scalar code
-// and in every lane, unlike libm), in double for both scalar types (float rounds once at the
-// end), so the elementwise loops vectorise.
+// SiLU and its derivative use vmath::exp and vmath::expf (core/vector_math.hpp,
+// core/vector_math_float.hpp: the same bits in scalar code and in every lane, unlike libm) in
+// the scalar type's own arithmetic, so the elementwise loops vectorise at full width.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -39,6 +39,7 @@
 #include "dlogp/core/pinned_fp.hpp"
 #include "dlogp/core/types.hpp"
 #include "dlogp/core/vector_math.hpp"
+#include "dlogp/core/vector_math_float.hpp"
 
 namespace dlogp::detail {
 
@@ -106,47 +107,28 @@ inline void mlp_product_scalar(const matrix<S>& W, const S* X, long ldx, S* Y, l
     }
 }
 
-/// sigmoid, silu and d silu / da = sigmoid(a) (1 + a (1 - sigmoid(a))), in double.
-inline double mlp_sigmoid_d(double a) { return 1.0 / (1.0 + vmath::exp(-a)); }
-inline double mlp_silu_d(double a) { return a * mlp_sigmoid_d(a); }
-inline double mlp_silu_derivative_d(double a) {
-  const double sg = mlp_sigmoid_d(a);
-  return sg * (1.0 + a * (1.0 - sg));
-}
-/// The same for S, rounded once.
+/// sigmoid in the scalar type's own arithmetic (vmath::exp, vmath::expf).
+inline double mlp_sigmoid(double a) { return 1.0 / (1.0 + vmath::exp(-a)); }
+inline float mlp_sigmoid(float a) { return 1.0f / (1.0f + vmath::expf(-a)); }
+/// silu(a) = a sigmoid(a) and d silu / da = sigmoid(a) (1 + a (1 - sigmoid(a))).
 template <class S>
 inline S mlp_silu(S a) {
-  return S(mlp_silu_d(double(a)));
+  return a * mlp_sigmoid(a);
 }
 template <class S>
 inline S mlp_silu_derivative(S a) {
-  return S(mlp_silu_derivative_d(double(a)));
+  const S sg = mlp_sigmoid(a);
+  return sg * (S(1) + a * (S(1) - sg));
 }
-
-/// Applies f (double -> double) to n values of S through a double buffer: GCC vectorises
-/// vmath::exp on doubles but not on floats converted inside the same loop.
-template <class S, class F, class Out>
-inline void mlp_in_double(const S* a, long n, F f, Out out) {
-  constexpr long B = 64;
-  double t[B];
-  for (long i0 = 0; i0 < n; i0 += B) {
-    const long m = std::min(B, n - i0);
-    for (long k = 0; k < m; ++k) t[k] = double(a[i0 + k]);
-    for (long k = 0; k < m; ++k) t[k] = f(t[k]);
-    for (long k = 0; k < m; ++k) out(i0 + k, S(t[k]));
-  }
-}
-/// a[i] = silu(a[i]) for i < n (the same bits as mlp_silu).
+/// a[i] = silu(a[i]) for i < n.
 template <class S>
 inline void mlp_silu_n(S* a, long n) {
-  mlp_in_double(a, n, [](double x) { return mlp_silu_d(x); }, [a](long i, S y) { a[i] = y; });
+  for (long i = 0; i < n; ++i) a[i] = mlp_silu(a[i]);
 }
-/// da[i] *= gain[i] silu'(a[i]) for i < n (the same bits as with mlp_silu_derivative).
+/// da[i] *= gain[i] silu'(a[i]) for i < n.
 template <class S>
 inline void mlp_silu_tangent_n(const S* a, const S* gain, S* da, long n) {
-  mlp_in_double(
-      a, n, [](double x) { return mlp_silu_derivative_d(x); },
-      [gain, da](long i, S d) { da[i] *= gain[i] * d; });
+  for (long i = 0; i < n; ++i) da[i] *= gain[i] * mlp_silu_derivative(a[i]);
 }
 
 }  // namespace dlogp::detail
