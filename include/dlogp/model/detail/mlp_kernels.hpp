@@ -9,8 +9,7 @@
 // Eigen's products: its GEMM gives a column different bits depending on how many columns it
 // is batched with (it switches to GEMV for one column, changes the order of its k-blocks with
 // the shape, and splits over threads with a thread-dependent blocking), and its GEMV, which is
-// batch-independent, reads every weight once per column (26-28% of GEMM's rate,
-// benchmarks/RESULTS.md section 6).
+// batch-independent, reads every weight once per column (about a quarter of GEMM's rate).
 //
 // The multiply-add rule (mlp_madd): one fused rounding when the build's instruction set has
 // FMA (EIGEN_VECTORIZE_FMA: std::fma in scalar code, the FMA instruction in SIMD lanes), else
@@ -22,9 +21,10 @@
 // rows (MR = 2 SIMD vectors), k-major, the last panel zero-padded; a register tile holds MR
 // rows x NC columns (NC up to 12 with AVX-512's 32 registers, 6 otherwise), and per k loads MR
 // weights and broadcasts x(k, j) of each column. X and Y stay column-major (the network's own
-// layout: nothing is packed per call), a batch of one is a 1-column tile (a matrix-vector
-// product vectorised over rows: no padding of columns), and column remainders use narrower
-// tiles. Padded rows are computed and never stored.
+// layout: nothing is packed per call). Column remainders use narrower tiles; one or two
+// columns alone use tiles of four or two panels (a matrix-vector product vectorised over rows
+// with enough independent sums), so a batch of one pays for no padding of columns. Padded
+// rows are computed and never stored.
 //
 // SiLU and its derivative use vmath::exp and vmath::expf (core/vector_math.hpp,
 // core/vector_math_float.hpp: the same bits in scalar code and in every lane, unlike libm) in
