@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 
+#include "dlogp/core/parallel_chunks.hpp"
 #include "dlogp/divergence/divergence.hpp"
 #include "dlogp/io/mlp_weights.hpp"
 #include "dlogp/model/mlp.hpp"
@@ -338,6 +339,106 @@ TEMPLATE_TEST_CASE("mlp: a column's result is bit-identical whatever the batch a
   dlogp::matrix<S> s_again;
   model.score(t, X.leftCols(4), s_again);
   CHECK((s_again.array() == s_all.leftCols(4).array()).all());
+}
+
+TEMPLATE_TEST_CASE("mlp: the blocked product gives every element the scalar definition's bits",
+                   "[repro]", float, double) {
+  // Every tile shape (1 to 12 columns, one to four panels, partial panels) and every SIMD lane
+  // against the one-element-at-a-time definition, on strided inputs and outputs.
+  using S = TestType;
+  for (long rows : {1L, 5L, 16L, 17L, 33L, 64L, 100L, 130L}) {
+    for (long K : {1L, 7L, 64L, 129L}) {
+      const auto W = random_matrix<S>(rows, K, unsigned(rows * 1000 + K));
+      const dlogp::detail::mlp_packed<S> Wp(W);
+      for (long n : {1L, 2L, 3L, 5L, 6L, 7L, 11L, 12L, 13L, 25L, 61L, 64L}) {
+        INFO("rows = " << rows << ", K = " << K << ", n = " << n);
+        const long ldx = K + 3, ldy = rows + 2;
+        const auto X = random_matrix<S>(ldx, n, unsigned(n));
+        dlogp::matrix<S> Y = dlogp::matrix<S>::Constant(ldy, n, S(7)), R = Y;
+        dlogp::detail::mlp_product(W, Wp, X.data(), ldx, Y.data(), ldy, n);
+        dlogp::detail::mlp_product_scalar(W, X.data(), ldx, R.data(), ldy, n);
+        CHECK((Y.array() == R.array()).all());  // the padding rows past `rows` untouched too
+        // Accuracy against a long double reference: a K-term sum of rounded multiply-adds is
+        // within K eps sum_k |W(i,k) x(k,j)| (first-order bound, gamma_K).
+        bool within = true;
+        for (long j = 0; j < n; ++j)
+          for (long i = 0; i < rows; ++i) {
+            long double ref = 0, mag = 0;
+            for (long k = 0; k < K; ++k) {
+              ref += (long double)W(i, k) * (long double)X(k, j);
+              mag += std::abs((long double)W(i, k) * (long double)X(k, j));
+            }
+            const long double bound =
+                (long double)K * (long double)std::numeric_limits<S>::epsilon() * mag * 1.01L;
+            within = within && std::abs((long double)Y(i, j) - ref) <= bound;
+          }
+        CHECK(within);
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("mlp: evaluate, JVP and trace are bit-identical across batch sizes and threads",
+                   "[repro]", float, double) {
+  // Every optional part (gains, residual layers, skip, Gaussian base); widths that leave
+  // partial panels; batches of 1, 7, 61, 64 and 4096 columns (blocks and their remainders).
+  using S = TestType;
+  const auto net = random_mlp<S>(8, 40, 3, true);
+  const long D = 8, N = 4096;
+  const dlogp::matrix<S> X = random_matrix<S>(D, N, 21), V = random_matrix<S>(D, N, 22);
+  const double t = 0.35;
+  dlogp::matrix<S> out_all, jout_all, jv_all, tout_all;
+  dlogp::vector<S> tr_all;
+  net.evaluate(t, X, out_all);
+  net.evaluate_jvp(t, X, V, jout_all, jv_all);
+  net.evaluate_and_trace(t, X, tout_all, tr_all);
+  CHECK((jout_all.array() == out_all.array()).all());
+  CHECK((tout_all.array() == out_all.array()).all());
+  auto same_as_all = [&](long first, long n) {
+    const dlogp::matrix<S> x = X.middleCols(first, n), v = V.middleCols(first, n);
+    dlogp::matrix<S> o, jo, jv, to;
+    dlogp::vector<S> tr;
+    net.evaluate(t, x, o);
+    net.evaluate_jvp(t, x, v, jo, jv);
+    net.evaluate_and_trace(t, x, to, tr);
+    return (o.array() == out_all.middleCols(first, n).array()).all() &&
+           (jo.array() == o.array()).all() && (to.array() == o.array()).all() &&
+           (jv.array() == jv_all.middleCols(first, n).array()).all() &&
+           (tr.array() == tr_all.segment(first, n).array()).all();
+  };
+  for (long n : {1L, 7L, 61L, 64L}) {
+    for (long first : {0L, 1L, 63L, 64L, 130L, N - n}) {
+      INFO("n = " << n << ", first = " << first);
+      CHECK(same_as_all(first, n));
+    }
+  }
+  bool alone = true;  // columns evaluated alone, across the whole batch
+  for (long j = 0; j < N; j += 37) alone = alone && same_as_all(j, 1);
+  CHECK(alone);
+  // Threads 1-4 (the chunked loop of integrate(), chunks of 64 and 7 columns): each chunk
+  // runs on whichever thread takes it, with that thread's workspace.
+  for (int threads = 1; threads <= 4; ++threads) {
+    for (long batch : {64L, 7L}) {
+      INFO("threads = " << threads << ", batch = " << batch);
+      dlogp::matrix<S> o(D, N), jv(D, N);
+      dlogp::vector<S> tr(N);
+      dlogp::detail::for_each_chunk(N, dlogp::execution_options{batch, threads},
+                                    [&](long, long first, long n) {
+                                      dlogp::matrix<S> oc, jc, tc;
+                                      dlogp::vector<S> trc;
+                                      const dlogp::matrix<S> x = X.middleCols(first, n);
+                                      const dlogp::matrix<S> v = V.middleCols(first, n);
+                                      net.evaluate_jvp(t, x, v, oc, jc);
+                                      net.evaluate_and_trace(t, x, tc, trc);
+                                      o.middleCols(first, n) = oc;
+                                      jv.middleCols(first, n) = jc;
+                                      tr.segment(first, n) = trc;
+                                    });
+      CHECK((o.array() == out_all.array()).all());
+      CHECK((jv.array() == jv_all.array()).all());
+      CHECK((tr.array() == tr_all.array()).all());
+    }
+  }
 }
 
 TEST_CASE("mlp: weights survive a save/load round trip in float64 and float32", "[unit]") {

@@ -16,10 +16,12 @@
 // score_and_laplacian propagates the full Jacobian (H x D per column) and takes its trace,
 // about 3x cheaper than D JVPs.
 //
-// Determinism: the network runs column by column with matrix-vector products into per-thread
-// buffers (detail/mlp_kernels.hpp says why and what it costs), every per-column sum in a fixed
-// order, exp on scalars: a column's result is bit-identical whatever the batch size, its
-// position and the thread count. The model is immutable; scratch space is
+// Determinism: the network runs on blocks of columns, every layer on a block before the next
+// block, through the fixed-order blocked product of detail/mlp_kernels.hpp (each output element
+// summed over k in increasing order, one multiply-add per term, whatever the tile computing
+// it), with SiLU on vmath::exp (the same bits in scalar code and in SIMD lanes): a column's
+// result is bit-identical whatever the batch size, its position and the thread count. The
+// model is immutable (its packed weights are made once, by the constructor); scratch space is
 // thread_local, so one model may be shared by all threads, and after warm-up a call allocates
 // nothing.
 #include <algorithm>
@@ -31,12 +33,14 @@
 #include <vector>
 
 #include "dlogp/core/concepts.hpp"
+#include "dlogp/core/pinned_fp.hpp"
 #include "dlogp/core/types.hpp"
 #include "dlogp/error.hpp"
 #include "dlogp/model/detail/mlp_kernels.hpp"
 #include "dlogp/model/parametrisation.hpp"
 #include "dlogp/process/vp.hpp"
 
+DLOGP_PINNED_FP_BEGIN
 namespace dlogp {
 
 /// Sinusoidal time embedding: dim entries [sin(scale t w_j), cos(scale t w_j)],
@@ -129,35 +133,19 @@ class mlp {
 
   explicit mlp(mlp_parameters<S> p) : p_(std::move(p)), id_(next_id()) {
     validate();
-    if (!p_.base.empty()) {
-      // U^T stored column-major so both base products are column-major GEMVs.
-      base_eigvecs_t_ = p_.base.eigvecs.transpose();
-      base_norms_.resize(dimension());
-      for (long k = 0; k < dimension(); ++k) {
-        S n = 0;
-        for (long i = 0; i < dimension(); ++i) n += p_.base.eigvecs(i, k) * p_.base.eigvecs(i, k);
-        base_norms_(k) = n;
-      }
-    }
+    prepare();
   }
-  mlp(const mlp& o)
-      : p_(o.p_), base_eigvecs_t_(o.base_eigvecs_t_), base_norms_(o.base_norms_), id_(next_id()) {}
-  mlp(mlp&& o) noexcept
-      : p_(std::move(o.p_)),
-        base_eigvecs_t_(std::move(o.base_eigvecs_t_)),
-        base_norms_(std::move(o.base_norms_)),
-        id_(next_id()) {}
+  mlp(const mlp& o) : p_(o.p_), d_(o.d_), id_(next_id()) {}
+  mlp(mlp&& o) noexcept : p_(std::move(o.p_)), d_(std::move(o.d_)), id_(next_id()) {}
   mlp& operator=(const mlp& o) {
     p_ = o.p_;
-    base_eigvecs_t_ = o.base_eigvecs_t_;
-    base_norms_ = o.base_norms_;
+    d_ = o.d_;
     id_ = next_id();
     return *this;
   }
   mlp& operator=(mlp&& o) noexcept {
     p_ = std::move(o.p_);
-    base_eigvecs_t_ = std::move(o.base_eigvecs_t_);
-    base_norms_ = std::move(o.base_norms_);
+    d_ = std::move(o.d_);
     id_ = next_id();
     return *this;
   }
@@ -205,7 +193,7 @@ class mlp {
   }
 
   /// out = network(t, X) and trace(d out / d x) per column: the Jacobian (H_l x D) of every
-  /// layer is propagated, D matrix-vector products per layer after the first.
+  /// layer is propagated, a D-column matrix product per layer after the first.
   void evaluate_and_trace(double t, const matrix<S>& X, matrix<S>& out, vector<S>& trace) const {
     check(X, "mlp: rows of X");
     const long D = X.rows(), N = X.cols();
@@ -213,51 +201,10 @@ class mlp {
     trace.resize(N);
     auto& ws = detail::mlp_thread_workspace<S>();
     prepare_time(t, ws);
-    for (long j = 0; j < N; ++j) {
-      column(ws, X.data() + j * D, nullptr, out.data() + j * D, nullptr, true);
-      const S* a = ws.pre.data();
-      const S* gain = ws.gain.data();
-      long H = D;
-      for (long l = 0; l < depth(); ++l) {
-        const auto& layer = p_.hidden[std::size_t(l)];
-        const long Hn = layer.weight.rows();
-        S* Tn = detail::mlp_reserve(ws.tangent1, std::size_t(Hn * D));
-        if (l == 0) {  // T_0 = I: the first product is the weight itself
-          for (long k = 0; k < D; ++k)
-            for (long i = 0; i < Hn; ++i) Tn[k * Hn + i] = layer.weight(i, k);
-        } else {
-          const S* T = ws.tangent0.data();
-          for (long k = 0; k < D; ++k) detail::mlp_gemv(layer.weight, T + k * H, Tn + k * Hn);
-        }
-        for (long k = 0; k < D; ++k)
-          for (long i = 0; i < Hn; ++i)
-            Tn[k * Hn + i] *= gain[i] * detail::mlp_silu_derivative(a[i]);
-        if (layer.residual) {
-          if (l == 0)
-            for (long k = 0; k < D; ++k) Tn[k * Hn + k] += S(1);
-          else {
-            const S* T = ws.tangent0.data();
-            for (long k = 0; k < D * Hn; ++k) Tn[k] += T[k];
-          }
-        }
-        std::swap(ws.tangent0, ws.tangent1);
-        a += Hn;
-        gain += Hn;
-        H = Hn;
-      }
-      // trace(diag(gain_o) W_o T) + trace(skip), each sum in a fixed order.
-      const S* Tf = ws.tangent0.data();
-      S tr = 0;
-      for (long i = 0; i < D; ++i) {
-        S r = 0;
-        for (long k = 0; k < H; ++k) r += p_.out_weight(i, k) * Tf[i * H + k];
-        tr += gain[i] * r;
-      }
-      if (p_.skip_weight.size() > 0)
-        for (long i = 0; i < D; ++i) tr += p_.skip_weight(i, i);
-      if (!p_.base.empty())  // trace(U diag(c) U^T) = sum_k c_k |U e_k|^2
-        for (long k = 0; k < D; ++k) tr += ws.base_coef[std::size_t(k)] * base_norms_(k);
-      trace(j) = tr;
+    for (long j0 = 0; j0 < N; j0 += detail::mlp_block_columns) {
+      const long n = std::min(detail::mlp_block_columns, N - j0);
+      block(ws, X.data() + j0 * D, nullptr, n, out.data() + j0 * D, nullptr, true);
+      for (long c = 0; c < n; ++c) trace(j0 + c) = column_trace(ws, n, c);
     }
   }
 
@@ -374,94 +321,218 @@ class mlp {
     ws.cached_t = t;
   }
 
+  /// What the constructor derives from the parameters: the packed weights of every product
+  /// and the Gaussian base's U^T and column norms.
+  struct derived {
+    std::vector<detail::mlp_packed<S>> hidden;
+    detail::mlp_packed<S> out, skip, base_t, base;
+    matrix<S> base_eigvecs_t;
+    vector<S> base_norms;
+  };
+
+  void prepare() {
+    for (const auto& l : p_.hidden) d_.hidden.emplace_back(l.weight);
+    d_.out = detail::mlp_packed<S>(p_.out_weight);
+    if (p_.skip_weight.size() > 0) d_.skip = detail::mlp_packed<S>(p_.skip_weight);
+    if (!p_.base.empty()) {
+      d_.base_eigvecs_t = p_.base.eigvecs.transpose();
+      d_.base_t = detail::mlp_packed<S>(d_.base_eigvecs_t);
+      d_.base = detail::mlp_packed<S>(p_.base.eigvecs);
+      d_.base_norms.resize(dimension());
+      for (long k = 0; k < dimension(); ++k) {
+        S n = 0;
+        for (long i = 0; i < dimension(); ++i) n += p_.base.eigvecs(i, k) * p_.base.eigvecs(i, k);
+        d_.base_norms(k) = n;
+      }
+    }
+  }
+
+  long widest() const {
+    long w = dimension();
+    for (const auto& l : p_.hidden) w = std::max(w, l.weight.rows());
+    return w;
+  }
+  long pre_total() const {
+    long n = 0;
+    for (const auto& l : p_.hidden) n += l.weight.rows();
+    return n;
+  }
+
   void run(double t, const matrix<S>& X, const matrix<S>* V, matrix<S>& out,
            matrix<S>* jv) const {
     const long D = X.rows(), N = X.cols();
     if (N == 0) return;
     auto& ws = detail::mlp_thread_workspace<S>();
     prepare_time(t, ws);
-    for (long j = 0; j < N; ++j)
-      column(ws, X.data() + j * D, V ? V->data() + j * D : nullptr, out.data() + j * D,
-             jv ? jv->data() + j * D : nullptr, false);
+    for (long j0 = 0; j0 < N; j0 += detail::mlp_block_columns) {
+      const long n = std::min(detail::mlp_block_columns, N - j0);
+      block(ws, X.data() + j0 * D, V ? V->data() + j0 * D : nullptr, n, out.data() + j0 * D,
+            jv ? jv->data() + j0 * D : nullptr, false);
+    }
   }
 
-  /// One column: out = network(x) and, if v is given, jv = J v (forward mode, (h, dh) pairs).
-  /// keep_pre stores the pre-activations of all layers in ws.pre (for the trace).
-  void column(detail::mlp_workspace<S>& ws, const S* x, const S* v, S* out, S* jv,
-              bool keep_pre) const {
+  /// n columns (stride D): out = network(x) and, if v is given, jv = J v (forward mode: the
+  /// tangents ride along as n more columns of every product). keep_pre stores the
+  /// pre-activations of all layers in ws.pre, layer by layer, each H_l x n.
+  void block(detail::mlp_workspace<S>& ws, const S* x, const S* v, long n, S* out, S* jv,
+             bool keep_pre) const {
     const long D = dimension();
-    long widest = D, pre_total = 0;
-    for (const auto& l : p_.hidden) {
-      widest = std::max(widest, l.weight.rows());
-      pre_total += l.weight.rows();
+    const long m = v ? 2 * n : n;  // columns of every product
+    S* h = detail::mlp_reserve(ws.h, std::size_t(widest() * m));
+    S* a = detail::mlp_reserve(ws.a, std::size_t(widest() * m));
+    S* pre = keep_pre ? detail::mlp_reserve(ws.pre, std::size_t(pre_total() * n)) : nullptr;
+    // The input: x itself, or x and v side by side.
+    const S* in = x;
+    if (v) {
+      S* xv = detail::mlp_reserve(ws.input, std::size_t(D * m));
+      std::copy(x, x + D * n, xv);
+      std::copy(v, v + D * n, xv + D * n);
+      in = xv;
     }
-    S* h = detail::mlp_reserve(ws.h, std::size_t(widest));
-    S* a = detail::mlp_reserve(ws.a, std::size_t(widest));
-    S* dh = v ? detail::mlp_reserve(ws.dh, std::size_t(widest)) : nullptr;
-    S* da = v ? detail::mlp_reserve(ws.da, std::size_t(widest)) : nullptr;
-    S* pre = keep_pre ? detail::mlp_reserve(ws.pre, std::size_t(pre_total)) : nullptr;
-    for (long i = 0; i < D; ++i) h[i] = x[i];
-    if (v)
-      for (long i = 0; i < D; ++i) dh[i] = v[i];
+    const S* hin = in;  // the current layer's input, H_in x m
+    long Hin = D;
     const S* shift = ws.layer_shift.data();
     const S* gain = ws.gain.data();
-    for (const auto& layer : p_.hidden) {
+    for (std::size_t l = 0; l < p_.hidden.size(); ++l) {
+      const auto& layer = p_.hidden[l];
       const long H = layer.weight.rows();
-      detail::mlp_gemv(layer.weight, h, a);
-      if (v) detail::mlp_gemv(layer.weight, dh, da);
-      for (long i = 0; i < H; ++i) {
-        // Same association as PyTorch: ((W h + b) * gain) + U z.
-        const S ap = (a[i] + layer.bias(i)) * gain[i] + shift[i];
-        if (pre) pre[i] = ap;
-        if (v) {
-          da[i] *= gain[i] * detail::mlp_silu_derivative(ap);
-          if (layer.residual) da[i] += dh[i];
-        }
-        a[i] = detail::mlp_silu(ap);
-        if (layer.residual) a[i] += h[i];
+      detail::mlp_product(layer.weight, d_.hidden[l], hin, Hin, a, H, m);
+      for (long c = 0; c < n; ++c) {
+        activate(layer, H, shift, gain, a + c * H, pre ? pre + c * H : nullptr,
+                 layer.residual ? hin + c * Hin : nullptr, v ? a + (n + c) * H : nullptr,
+                 v && layer.residual ? hin + (n + c) * Hin : nullptr);
       }
-      if (pre) pre += H;
+      if (pre) pre += H * n;
       shift += H;
       gain += H;
+      hin = a;
       std::swap(h, a);
-      if (v) std::swap(dh, da);
+      Hin = H;
     }
-    detail::mlp_gemv(p_.out_weight, h, out);
-    for (long i = 0; i < D; ++i) out[i] = (out[i] + p_.out_bias(i)) * gain[i];
-    if (v) {
-      detail::mlp_gemv(p_.out_weight, dh, jv);
-      for (long i = 0; i < D; ++i) jv[i] *= gain[i];
-    }
+    // hin (= h) holds h_L; a is free.
+    detail::mlp_product(p_.out_weight, d_.out, hin, Hin, a, D, m);
+    output(gain, n, a, out, v ? a + n * D : nullptr, jv);
     if (p_.skip_weight.size() > 0) {
-      S* sk = a;  // free: h_L lives in the other buffer
-      detail::mlp_gemv(p_.skip_weight, x, sk);
-      for (long i = 0; i < D; ++i) out[i] += sk[i];
-      if (v) {
-        detail::mlp_gemv(p_.skip_weight, v, sk);
-        for (long i = 0; i < D; ++i) jv[i] += sk[i];
-      }
+      detail::mlp_product(p_.skip_weight, d_.skip, in, D, a, D, m);
+      add_columns(D, n, a, out, v ? a + n * D : nullptr, jv);
     }
     if (!p_.base.empty()) {
-      S* r = detail::mlp_reserve(ws.base_in, std::size_t(D));
-      S* y = detail::mlp_reserve(ws.base_out, std::size_t(D));
-      const S* c = ws.base_coef.data();
-      for (long i = 0; i < D; ++i) r[i] = x[i] - ws.base_alpha * p_.base.mean(i);
-      detail::mlp_gemv(base_eigvecs_t_, r, y);
-      for (long k = 0; k < D; ++k) y[k] *= c[k];
-      detail::mlp_gemv(p_.base.eigvecs, y, r);
-      for (long i = 0; i < D; ++i) out[i] += r[i];
-      if (v) {
-        detail::mlp_gemv(base_eigvecs_t_, v, y);
-        for (long k = 0; k < D; ++k) y[k] *= c[k];
-        detail::mlp_gemv(p_.base.eigvecs, y, r);
-        for (long i = 0; i < D; ++i) jv[i] += r[i];
-      }
+      S* r = detail::mlp_reserve(ws.base_in, std::size_t(D * m));
+      S* y = detail::mlp_reserve(ws.base_out, std::size_t(D * m));
+      base_input(ws.base_alpha, x, v, n, r);
+      detail::mlp_product(d_.base_eigvecs_t, d_.base_t, r, D, y, D, m);
+      scale_rows(ws.base_coef.data(), D, m, y);
+      detail::mlp_product(p_.base.eigvecs, d_.base, y, D, r, D, m);
+      add_columns(D, n, r, out, v ? r + n * D : nullptr, jv);
     }
+  }
+
+  /// One column of a hidden layer, in place: a <- silu((a + b) gain + shift) [+ h], the
+  /// pre-activation to pre, and the tangent da <- da gain silu'(pre) [+ dh] if da is given.
+  static void activate(const mlp_layer<S>& layer, long H, const S* shift, const S* gain, S* a,
+                       S* pre, const S* h, S* da, const S* dh) {
+    const S* b = layer.bias.data();
+    // Separate loops without conditions, so each vectorises.
+    for (long i = 0; i < H; ++i) a[i] = (a[i] + b[i]) * gain[i] + shift[i];  // as PyTorch
+    if (pre) std::copy(a, a + H, pre);
+    if (da) detail::mlp_silu_tangent_n(a, gain, da, H);
+    detail::mlp_silu_n(a, H);
+    if (h)
+      for (long i = 0; i < H; ++i) a[i] += h[i];
+    if (dh)
+      for (long i = 0; i < H; ++i) da[i] += dh[i];
+  }
+
+  /// out = (W_o h + b_o) gain_o and jv = (W_o dh) gain_o, column by column (y: D x n each).
+  void output(const S* gain, long n, const S* y, S* out, const S* dy, S* jv) const {
+    const long D = dimension();
+    const S* b = p_.out_bias.data();
+    for (long c = 0; c < n; ++c)
+      for (long i = 0; i < D; ++i) out[c * D + i] = (y[c * D + i] + b[i]) * gain[i];
+    if (jv)
+      for (long c = 0; c < n; ++c)
+        for (long i = 0; i < D; ++i) jv[c * D + i] = dy[c * D + i] * gain[i];
+  }
+
+  static void add_columns(long D, long n, const S* y, S* out, const S* dy, S* jv) {
+    for (long k = 0; k < D * n; ++k) out[k] += y[k];
+    if (jv)
+      for (long k = 0; k < D * n; ++k) jv[k] += dy[k];
+  }
+
+  /// The base's input: x - alpha mean per column, then v unchanged (its tangent).
+  void base_input(S alpha, const S* x, const S* v, long n, S* r) const {
+    const long D = dimension();
+    const S* mean = p_.base.mean.data();
+    for (long c = 0; c < n; ++c)
+      for (long i = 0; i < D; ++i) r[c * D + i] = x[c * D + i] - alpha * mean[i];
+    if (v) std::copy(v, v + D * n, r + D * n);
+  }
+
+  static void scale_rows(const S* coef, long D, long m, S* y) {
+    for (long c = 0; c < m; ++c)
+      for (long k = 0; k < D; ++k) y[c * D + k] *= coef[k];
+  }
+
+  /// trace(d out / d x) of column c of the block block() just evaluated with keep_pre (n
+  /// columns): the layers' Jacobians T_l (H_l x D), T_0 = I.
+  S column_trace(detail::mlp_workspace<S>& ws, long n, long c) const {
+    const long D = dimension();
+    const S* pre = ws.pre.data();
+    const S* gain = ws.gain.data();
+    long H = D;
+    for (std::size_t l = 0; l < p_.hidden.size(); ++l) {
+      const auto& layer = p_.hidden[l];
+      const long Hn = layer.weight.rows();
+      const S* a = pre + c * Hn;
+      S* Tn = detail::mlp_reserve(ws.tangent1, std::size_t(Hn * D));
+      if (l == 0) {  // T_0 = I: the first product is the weight itself
+        for (long k = 0; k < D; ++k)
+          for (long i = 0; i < Hn; ++i) Tn[k * Hn + i] = layer.weight(i, k);
+      } else {
+        detail::mlp_product(layer.weight, d_.hidden[l], ws.tangent0.data(), H, Tn, Hn, D);
+      }
+      scale_tangent(ws, gain, a, Hn, D, Tn);
+      if (layer.residual) {
+        if (l == 0)
+          for (long k = 0; k < D; ++k) Tn[k * Hn + k] += S(1);
+        else {
+          const S* T = ws.tangent0.data();
+          for (long k = 0; k < D * Hn; ++k) Tn[k] += T[k];
+        }
+      }
+      std::swap(ws.tangent0, ws.tangent1);
+      pre += Hn * n;
+      gain += Hn;
+      H = Hn;
+    }
+    // trace(diag(gain_o) W_o T) + trace(skip), each sum in a fixed order.
+    const S* Tf = ws.tangent0.data();
+    S tr = 0;
+    for (long i = 0; i < D; ++i) {
+      S r = 0;
+      for (long k = 0; k < H; ++k) r += p_.out_weight(i, k) * Tf[i * H + k];
+      tr += gain[i] * r;
+    }
+    if (p_.skip_weight.size() > 0)
+      for (long i = 0; i < D; ++i) tr += p_.skip_weight(i, i);
+    if (!p_.base.empty())  // trace(U diag(c) U^T) = sum_k c_k |U e_k|^2
+      for (long k = 0; k < D; ++k) tr += ws.base_coef[std::size_t(k)] * d_.base_norms(k);
+    return tr;
+  }
+
+  /// T(i, k) *= gain_i silu'(a_i) for the D columns of T (Hn x D).
+  static void scale_tangent(detail::mlp_workspace<S>& ws, const S* gain, const S* a, long Hn,
+                            long D, S* T) {
+    S* f = detail::mlp_reserve(ws.factor, std::size_t(Hn));
+    std::fill(f, f + Hn, S(1));
+    detail::mlp_silu_tangent_n(a, gain, f, Hn);
+    for (long k = 0; k < D; ++k)
+      for (long i = 0; i < Hn; ++i) T[k * Hn + i] *= f[i];
   }
 
   mlp_parameters<S> p_;
-  matrix<S> base_eigvecs_t_;
-  vector<S> base_norms_;
+  derived d_;
   std::uint64_t id_;
 };
 
@@ -494,3 +565,4 @@ class mlp_score_model : public parametrised_score_model<mlp<Scalar>, Process> {
 };
 
 }  // namespace dlogp
+DLOGP_PINNED_FP_END
