@@ -140,7 +140,7 @@ TEST_CASE("numerics: float dopri5 reaches the smallest t_min with every trajecto
                              {.tolerance = {.rtol = 1e-5, .atol = 1e-6}});
     REQUIRE(r.all_ok());
     long steps = 0;
-    for (const auto& st : r.stats) steps = std::max(steps, st.accepted);
+    for (const auto& st : r.stats) steps = std::max(steps, long(st.accepted));
     CHECK(steps < 2000);
     const matrix<double> xe = r.x.cast<double>();
     const vector<double> exact = test::exact_log_p(md, p.t_min(), xe);
