@@ -1076,9 +1076,11 @@ def write_report(results, path):
         r = i12[name]
         L.append(f"- {name}: {fmt(100 * (r['track_cost_ratio'] - 1), 1)}% "
                  f"(rounds: {', '.join(fmt(100 * (x - 1), 1) + '%' for x in r['track_cost_rounds'])})")
-    L.append("\nTracking costs two dot products per trajectory and step (|s|^2 and s.z, eight columns at a")
-    L.append("time) next to a score evaluation and D normal draws. It was about 2% while the score and the")
-    L.append("normals used scalar libm calls; both are now 2.5-3x faster, so the same work is a larger share.\n")
+    L.append("\nTracking costs two dot products per trajectory and step (|s|^2 and s.z, each as four partial")
+    L.append("sums in a fixed order) next to a score evaluation and D normal draws. Those sums ran as scalar")
+    L.append("adds (6.7% at D2, 4.9% at D64 in the run before this change); now they are vector instructions")
+    L.append("with the same order: eight columns per vector with D fixed at compile time for D <= 3, and")
+    L.append("one column's four partial sums per vector for larger D (`dynamics/reverse_sde.hpp`).\n")
 
     L.append("## 3. Threads\n")
     L.append("2 threads vs 1 on the same run (OpenMP over chunks of 64 trajectories), wall time, results")
