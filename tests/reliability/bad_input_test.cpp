@@ -602,7 +602,7 @@ TEST_CASE("reliability: bad specs make dlogp-run exit 2 with one dlogp.spec erro
       {"max_steps beyond the step counters", spec(R"("solver": {"max_steps": 3e9})"), "/solver/max_steps",
        "must be in [1, 2147483647]"},
       {"annealed-langevin moves beyond the step counters",
-       spec_model(R"("method": "annealed-langevin", "annealed_langevin": {"levels": 1000, "steps_per_level": 1e7})"),
+       spec_model(R"("process": {"type": "vp"}, "method": "annealed-langevin", "annealed_langevin": {"levels": 1000, "steps_per_level": 1e7})"),
        "/annealed_langevin/steps_per_level", "levels * steps_per_level must be <= 2147483647"},
       {"SDE scheme for an ODE method", spec(R"("solver": {"scheme": "euler-maruyama"})"), "/solver/scheme",
        "does not take scheme \"euler-maruyama\""},
