@@ -1040,6 +1040,12 @@ def write_report(results, path):
             f"{n}: {fmt(i12[n]['limit_ratio_vs_torch_gemm'], 1)}x" for n in ["D2_K8", "D64_K16"]) +
             " (item 1's goals measured on the kernel itself).")
         L.append("")
+        L.append("The ratios against PyTorch depend on the machine more than dlogp's own figures do: on the VM")
+        L.append("of 2026-12-07 PyTorch gemm ran 2.2x faster than in the runs before (D2_K8 3.63 M against 1.66 M")
+        L.append("traj-steps/CPU-s; OpenBLAS's 512^3 product 6.6 ms against 13.9 ms) while dlogp (18.1 M against")
+        L.append("20.3 M) and the minimal kernel (26.6 M against 26.8 M) stayed put, so dlogp / PyTorch fell from")
+        L.append("12.3x and 6.0x to 5.1x and 3.0x. The fraction of the minimal kernel is the comparable figure.")
+        L.append("")
         L.append("Agreement (full 1000 steps, N = 512, both binaries from this run, `--dump`): largest")
         L.append("per-trajectory difference of the final x and log p, relative to 1 + |value|, and the means:\n")
         L.append("| size | max x difference | max log p difference | mean log p: dlogp | limit | mean abs x: dlogp | limit |")
