@@ -14,8 +14,10 @@
 #include <string>
 #include <vector>
 
+#include <dlogp/core/time_grid.hpp>
 #include <dlogp/io/gmm_file.hpp>
 #include <dlogp/model/gaussian_mixture.hpp>
+#include <dlogp/process/prior.hpp>
 #include <dlogp/process/vp.hpp>
 
 namespace bench {
@@ -68,6 +70,23 @@ class args {
 /// [K][D][D] (full)}, VP process with the library's default schedule.
 inline dlogp::gaussian_mixture<double, dlogp::vp_process> load_mixture(const std::string& path) {
   return dlogp::load_gaussian_mixture<double>(path, dlogp::vp_process{});
+}
+
+/// Where the throughput benchmarks start: N prior draws at t_max (seed 1, trajectory ids
+/// 0..N-1: the Python baselines and bench_reverse_sde_limit draw the same), their log density,
+/// and the first `window` steps of the `steps`-step uniform grid from t_max down (a step costs
+/// the same at every t).
+struct prior_start {
+  dlogp::matrix<double> X;
+  dlogp::vector<double> L;
+  std::vector<double> grid;
+};
+inline prior_start start_at_prior(const dlogp::vp_process& p, long D, long N, long steps, long window) {
+  prior_start s{dlogp::matrix<double>(D, N), {}, dlogp::make_time_grid(p, dlogp::grid_kind::uniform, p.t_max(), p.t_min(), steps)};
+  s.grid.resize(std::size_t(window + 1));
+  dlogp::sample_prior(p, p.t_max(), 1, std::uint64_t(0), s.X);
+  dlogp::prior_log_density(p, p.t_max(), s.X, s.L);
+  return s;
 }
 
 template <class T>

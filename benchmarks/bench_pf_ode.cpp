@@ -166,14 +166,7 @@ bench::json steps(const model_t& m, const bench::args& a) {
   const long window = std::min(a.num("window", n_steps), n_steps), reps = a.num("reps", 3);
   const long D = m.dimension();
   const vp_process& p = m.process();
-  std::vector<double> grid = make_time_grid(p, grid_kind::uniform, p.t_max(), p.t_min(), n_steps);
-  grid.resize(std::size_t(window + 1));
-  matrix<double> X0(D, N);
-  std::vector<std::uint64_t> ids(static_cast<std::size_t>(N));
-  for (long j = 0; j < N; ++j) ids[std::size_t(j)] = std::uint64_t(j);
-  sample_prior(p, p.t_max(), 1, ids.data(), X0);
-  vector<double> L0;
-  prior_log_density(p, p.t_max(), X0, L0);
+  auto [X0, L0, grid] = bench::start_at_prior(p, D, N, n_steps, window);
   const pf_ode ode(m, p);
   std::vector<double> secs, cpu;
   integration_result<double> r;

@@ -67,15 +67,7 @@ int main(int argc, char** argv) {
   const auto configs = parse_configs(a.str("configs", "track=1,threads=1"));
   const long D = model.dimension();
 
-  std::vector<double> grid = make_time_grid(p, grid_kind::uniform, p.t_max(), p.t_min(), steps);
-  grid.resize(std::size_t(window + 1));
-
-  matrix<double> X0(D, N);
-  std::vector<std::uint64_t> ids(static_cast<std::size_t>(N));
-  for (long j = 0; j < N; ++j) ids[std::size_t(j)] = std::uint64_t(j);
-  sample_prior(p, p.t_max(), 1, ids.data(), X0);
-  vector<double> L0;
-  prior_log_density(p, p.t_max(), X0, L0);
+  auto [X0, L0, grid] = bench::start_at_prior(p, D, N, steps, window);
 
   const reverse_sde dyn(model, p);
   std::vector<std::vector<double>> times(configs.size()), cpu(configs.size());
