@@ -62,3 +62,9 @@
 
 #include "dlogp/high_density.hpp"
 #include "dlogp/integrate.hpp"
+
+// With dlogp::instances (or -DDLOGP_COMPILED_INSTANCES): the common instantiations are compiled
+// once in their own translation unit, and this one only declares them (dlogp/instances.hpp).
+#if defined(DLOGP_COMPILED_INSTANCES)
+#include "dlogp/instances.hpp"
+#endif

@@ -148,65 +148,15 @@ class gaussian_mixture {
   /// Full covariances: means is D x K, covariances K matrices D x D (symmetric to a relative
   /// 1e-12 of their largest entry, positive definite).
   gaussian_mixture(Process p, std::vector<double> weights, matrix<double> means,
-                   std::vector<matrix<double>> covariances)
-      : process_(std::move(p)) {
-    c_.kind = covariance_kind::full;
-    set_weights_and_means(std::move(weights), std::move(means));
-    const long D = c_.dim(), K = c_.count();
-    detail::require_dimension(K, long(covariances.size()),
-                              "gaussian_mixture: number of covariances");
-    for (long k = 0; k < K; ++k) {
-      matrix<double>& S = covariances[k];
-      const std::string who = "gaussian_mixture: covariance " + std::to_string(k);
-      detail::require_dimension(D, S.rows(), who + " rows");
-      detail::require_dimension(D, S.cols(), who + " columns");
-      detail::require(S.allFinite(), who + " is not finite");
-      const double scale = S.cwiseAbs().maxCoeff();
-      const double asym = (S - S.transpose()).cwiseAbs().maxCoeff();
-      detail::require(asym <= 1e-12 * scale,
-                      who + " is not symmetric (max |S - S^T| = " + detail::gmm::num(asym) + ")");
-      S = (0.5 * (S + S.transpose())).eval();  // exactly symmetric from here on
-      Eigen::LLT<matrix<double>> llt(S);
-      detail::require(llt.info() == Eigen::Success, who + " is not positive definite");
-    }
-    c_.covariances = std::move(covariances);
-  }
+                   std::vector<matrix<double>> covariances);
 
   /// Isotropic components S_k = variances[k] I.
   static gaussian_mixture isotropic(Process p, std::vector<double> weights, matrix<double> means,
-                                    std::vector<double> variances) {
-    gaussian_mixture g(std::move(p));
-    g.c_.kind = covariance_kind::isotropic;
-    g.set_weights_and_means(std::move(weights), std::move(means));
-    detail::require_dimension(g.c_.count(), long(variances.size()),
-                              "gaussian_mixture: number of variances");
-    for (std::size_t k = 0; k < variances.size(); ++k)
-      detail::require(std::isfinite(variances[k]) && variances[k] > 0,
-                      "gaussian_mixture: variance " + std::to_string(k) +
-                          " is not finite and positive (" + detail::gmm::num(variances[k]) + ")");
-    g.c_.variances = std::move(variances);
-    return g;
-  }
+                                    std::vector<double> variances);
 
   /// Diagonal components S_k = diag(diagonals.col(k)); diagonals is D x K.
   static gaussian_mixture diagonal(Process p, std::vector<double> weights, matrix<double> means,
-                                   matrix<double> diagonals) {
-    gaussian_mixture g(std::move(p));
-    g.c_.kind = covariance_kind::diagonal;
-    g.set_weights_and_means(std::move(weights), std::move(means));
-    detail::require_dimension(g.c_.dim(), diagonals.rows(), "gaussian_mixture: diagonals rows");
-    detail::require_dimension(g.c_.count(), diagonals.cols(),
-                              "gaussian_mixture: diagonals columns");
-    for (long k = 0; k < diagonals.cols(); ++k)
-      for (long i = 0; i < diagonals.rows(); ++i)
-        detail::require(std::isfinite(diagonals(i, k)) && diagonals(i, k) > 0,
-                        "gaussian_mixture: diagonal entry " + std::to_string(i) +
-                            " of component " + std::to_string(k) +
-                            " is not finite and positive (" +
-                            detail::gmm::num(diagonals(i, k)) + ")");
-    g.c_.diagonals = std::move(diagonals);
-    return g;
-  }
+                                   matrix<double> diagonals);
 
   // ---------------------------------------------------------------- accessors
   long dimension() const { return c_.dim(); }
@@ -219,251 +169,48 @@ class gaussian_mixture {
   /// D x K, one column per component (at t = 0).
   const matrix<double>& means() const { return c_.means; }
   /// S_k (at t = 0) as a dense D x D matrix, whatever the storage kind.
-  matrix<double> covariance(long k) const {
-    detail::require(k >= 0 && k < components(),
-                    "gaussian_mixture: no component " + std::to_string(k));
-    return detail::gmm::diffused_covariance(c_, k, 1.0, 0.0);
-  }
+  matrix<double> covariance(long k) const;
   /// P_k(t) = alpha_t^2 S_k + sigma_t^2 I.
-  matrix<double> covariance(long k, double t) const {
-    detail::require(k >= 0 && k < components(),
-                    "gaussian_mixture: no component " + std::to_string(k));
-    double a, s2;
-    detail::gmm::time_coefficients(process_, t, a, s2);
-    return detail::gmm::diffused_covariance(c_, k, a * a, s2);
-  }
+  matrix<double> covariance(long k, double t) const;
   /// Exact mean of p_t: alpha_t sum_k w_k mu_k.
-  vector<double> marginal_mean(double t) const {
-    double a, s2;
-    detail::gmm::time_coefficients(process_, t, a, s2);
-    return a * (c_.means * Eigen::Map<const vector<double>>(c_.weights.data(), components()));
-  }
+  vector<double> marginal_mean(double t) const;
   /// Exact covariance of p_t: sum_k w_k (P_k + m_k m_k^T) - m m^T.
-  matrix<double> marginal_covariance(double t) const {
-    double a, s2;
-    detail::gmm::time_coefficients(process_, t, a, s2);
-    const vector<double> mean = marginal_mean(t);
-    matrix<double> C = matrix<double>::Zero(dimension(), dimension());
-    for (long k = 0; k < components(); ++k) {
-      const vector<double> d = a * c_.means.col(k) - mean;
-      C += c_.weights[k] * (detail::gmm::diffused_covariance(c_, k, a * a, s2) + d * d.transpose());
-    }
-    return C;
-  }
+  matrix<double> marginal_covariance(double t) const;
 
   // ---------------------------------------------------------------- batched evaluation
   /// S(:, j) = grad log p_t(X(:, j)). S is resized to D x N if needed.
-  void score(double t, const matrix<Scalar>& X, matrix<Scalar>& S) const {
-    const long D = dimension();
-    S.resize(D, X.cols());
-    run_lanes<false>(t, X, [&](const auto& f, long j0, auto width, const Scalar* u,
-                               const Scalar* r, const Scalar*, scratch& sc) {
-      constexpr int W = decltype(width)::value;
-      f.template score<W>(u, r, sc.s.data());
-      store_lanes<W>(sc.s.data(), S.data() + j0 * D, D);
-    });
-  }
+  void score(double t, const matrix<Scalar>& X, matrix<Scalar>& S) const;
 
   /// out(j) = log p_t(X(:, j)).
-  void log_density(double t, const matrix<Scalar>& X, vector<Scalar>& out) const {
-    out.resize(X.cols());
-    run_lanes<true>(t, X, [&](const auto&, long j0, auto width, const Scalar*, const Scalar*,
-                              const Scalar* lse, scratch&) {
-      for (int l = 0; l < decltype(width)::value; ++l) out(j0 + l) = lse[l];
-    });
-  }
+  void log_density(double t, const matrix<Scalar>& X, vector<Scalar>& out) const;
 
   /// Score and Laplacian of log p_t: Lap = sum_k r_k (|u_k + s|^2 - tr P_k^{-1}) (the centred
   /// form of trace(H), free of the cancellation sum r |u|^2 - |s|^2 has in the tails).
   void score_and_laplacian(double t, const matrix<Scalar>& X, matrix<Scalar>& S,
-                           vector<Scalar>& lap) const {
-    const long D = dimension();
-    S.resize(D, X.cols());
-    lap.resize(X.cols());
-    run_lanes<false>(t, X, [&](const auto& f, long j0, auto width, const Scalar* u,
-                               const Scalar* r, const Scalar*, scratch& sc) {
-      constexpr int W = decltype(width)::value;
-      f.template score<W>(u, r, sc.s.data());
-      f.template laplacian<W>(u, r, sc.s.data(), lap.data() + j0);
-      store_lanes<W>(sc.s.data(), S.data() + j0 * D, D);
-    });
-  }
+                           vector<Scalar>& lap) const;
 
   /// Hessian of log p_t at ONE point x: H = sum_k r_k (c_k c_k^T - P_k^{-1}), c_k = u_k + s.
-  void hessian(double t, const vector<Scalar>& x, matrix<Scalar>& H) const {
-    const long D = dimension(), K = components();
-    detail::require_dimension(D, x.size(), "gaussian_mixture: hessian point");
-    double a, s2;
-    detail::gmm::time_coefficients(process_, t, a, s2);
-    const detail::gmm::frame<Scalar> f(c_, a, s2, t, false);
-    std::vector<Scalar> u(D * K), r(K), w(D), s(D), c(D), pc(D);
-    Scalar lse;
-    f.responsibilities(x.data(), u.data(), r.data(), &lse, w.data());
-    f.score(u.data(), r.data(), s.data());
-    H.setZero(D, D);
-    for (long k = 0; k < K; ++k) {
-      const Scalar* uk = u.data() + k * D;
-      for (long i = 0; i < D; ++i) c[i] = uk[i] + s[i];
-      for (long jj = 0; jj < D; ++jj)
-        for (long i = 0; i < D; ++i) H(i, jj) += r[k] * c[i] * c[jj];
-      // Subtract r_k P_k^{-1}, one column at a time by solving with unit vectors.
-      for (long jj = 0; jj < D; ++jj) {
-        for (long i = 0; i < D; ++i) c[i] = Scalar(i == jj ? 1 : 0);
-        f.apply_precision(k, c.data(), pc.data(), w.data());
-        for (long i = 0; i < D; ++i) H(i, jj) -= r[k] * pc[i];
-      }
-    }
-  }
+  void hessian(double t, const vector<Scalar>& x, matrix<Scalar>& H) const;
 
   /// G(:, j) = grad Lap log p_t at X(:, j). Centred form of docs/notation.md §2's
   /// G - L g - 2 Hp g + 2|g|^2 g, namely sum_k r_k (c_k tr P_k^{-1} + 2 P_k^{-1} c_k - c_k |c_k|^2)
   /// with c_k = u_k + s (the third cumulant of the log-sum-exp).
-  void grad_laplacian(double t, const matrix<Scalar>& X, matrix<Scalar>& G) const {
-    const long D = dimension(), K = components();
-    G.resize(D, X.cols());
-    run<1, false>(t, X, false,
-                  [&](const auto& f, long j, auto, const Scalar* u, const Scalar* r, const Scalar*,
-                      scratch& sc) {
-                    Scalar* s = sc.s.data();
-                    Scalar* c = sc.c.data();
-                    Scalar* pc = sc.pc.data();
-                    Scalar* g = G.data() + j * D;
-                    f.score(u, r, s);
-                    for (long i = 0; i < D; ++i) g[i] = 0;
-                    for (long k = 0; k < K; ++k) {
-                      const Scalar* uk = u + k * D;
-                      for (long i = 0; i < D; ++i) c[i] = uk[i] + s[i];
-                      const Scalar q = detail::gmm::dot4(c, c, D);
-                      f.apply_precision(k, c, pc, sc.w.data());
-                      const Scalar a = f.tr[k] - q;
-                      const Scalar rk = r[k];
-                      for (long i = 0; i < D; ++i) g[i] += rk * (c[i] * a + Scalar(2) * pc[i]);
-                    }
-                  });
-  }
+  void grad_laplacian(double t, const matrix<Scalar>& X, matrix<Scalar>& G) const;
 
   /// out(:, j) = E[x_0 | x_t = X(:, j)] = sum_k r_k (mu_k + alpha S_k u_k).
-  void denoiser(double t, const matrix<Scalar>& X, matrix<Scalar>& out) const {
-    const long D = dimension(), K = components();
-    out.resize(D, X.cols());
-    const matrix<Scalar> mu = c_.means.template cast<Scalar>();
-    run<1, false>(t, X, true,
-                  [&](const auto& f, long j, auto, const Scalar* u, const Scalar* r, const Scalar*,
-                      scratch& sc) {
-                    Scalar* su = sc.pc.data();
-                    Scalar* o = out.data() + j * D;
-                    const Scalar alpha = Scalar(f.alpha);
-                    for (long i = 0; i < D; ++i) o[i] = 0;
-                    for (long k = 0; k < K; ++k) {
-                      f.apply_covariance(k, u + k * D, su);
-                      const Scalar* mk = mu.data() + k * D;
-                      const Scalar rk = r[k];
-                      for (long i = 0; i < D; ++i) o[i] += rk * (mk[i] + alpha * su[i]);
-                    }
-                  });
-  }
+  void denoiser(double t, const matrix<Scalar>& X, matrix<Scalar>& out) const;
 
   // ---------------------------------------------------------------- posterior
   /// p(x_s | x_t) for 0 <= s < t (needs v = sigma_t^2 - a^2 sigma_s^2 > 0). Per component:
   /// weight ∝ w_k N(x_t; alpha_t mu_k, P_k(t)), mean alpha_s mu_k + a P_k(s) P_k(t)^{-1}
   /// (x_t - alpha_t mu_k), covariance v P_k(s) P_k(t)^{-1} (P_k(s), P_k(t) commute).
-  posterior_type posterior(double s, double t, const vector<Scalar>& x_t) const {
-    const long D = dimension(), K = components();
-    detail::require_dimension(D, x_t.size(), "gaussian_mixture: posterior x_t");
-    detail::require(std::isfinite(s) && std::isfinite(t) && s >= 0 && s < t,
-                    "gaussian_mixture: posterior needs 0 <= s < t (s = " + detail::gmm::num(s) +
-                        ", t = " + detail::gmm::num(t) + ")");
-    double as, s2s, at, s2t;
-    detail::gmm::time_coefficients(process_, s, as, s2s);
-    detail::gmm::time_coefficients(process_, t, at, s2t);
-    detail::require(as > 0, "gaussian_mixture: posterior needs alpha(s) > 0 (" +
-                                detail::gmm::num(as) + ")");
-    const double a = at / as, v = s2t - a * a * s2s;
-    detail::require(v > 0, "gaussian_mixture: posterior needs sigma_t^2 - a^2 sigma_s^2 > 0 (" +
-                               detail::gmm::num(v) + ")");
-    const vector<double> x = x_t.template cast<double>();
-    std::vector<double> logw(K);
-    matrix<double> means(D, K);
-    std::vector<matrix<double>> covs(K);
-    const double log2pi = std::log(2.0 * std::numbers::pi);
-    for (long k = 0; k < K; ++k) {
-      const matrix<double> Ps = detail::gmm::diffused_covariance(c_, k, as * as, s2s);
-      const matrix<double> Pt = detail::gmm::diffused_covariance(c_, k, at * at, s2t);
-      Eigen::LLT<matrix<double>> llt(Pt);
-      detail::require(llt.info() == Eigen::Success,
-                      "gaussian_mixture: covariance of component " + std::to_string(k) +
-                          " at t is not positive definite");
-      const vector<double> d = x - at * c_.means.col(k);
-      const vector<double> y = llt.matrixL().solve(d);
-      const matrix<double> Lt = llt.matrixL();
-      double logdet = 0;
-      for (long i = 0; i < D; ++i) logdet += 2.0 * std::log(Lt(i, i));
-      logw[k] = c_.log_weights[k] - 0.5 * (double(D) * log2pi + logdet + y.squaredNorm());
-      means.col(k) = as * c_.means.col(k) + a * (Ps * llt.solve(d));
-      const matrix<double> C = v * llt.solve(Ps);
-      covs[k] = 0.5 * (C + C.transpose());
-    }
-    double mx = logw[0];
-    for (long k = 1; k < K; ++k) mx = std::max(mx, logw[k]);
-    double sum = 0;
-    for (long k = 0; k < K; ++k) sum += std::exp(logw[k] - mx);
-    const double lse = mx + std::log(sum);
-    for (long k = 0; k < K; ++k) logw[k] -= lse;
-    return posterior_type(std::move(logw), std::move(means), std::move(covs));
-  }
+  posterior_type posterior(double s, double t, const vector<Scalar>& x_t) const;
 
   // ---------------------------------------------------------------- sampling
   /// Column j of X (pre-sized D x N) ~ p_t, keyed by trajectory id ids[j]: the component from
   /// random_stream(seed, ids[j], purpose::component).uniform(0), the normals from
   /// random_stream(seed, ids[j], purpose::data) draws 0 .. D-1. Computed in double.
-  void sample(double t, std::uint64_t seed, const std::uint64_t* ids, matrix<Scalar>& X) const {
-    const long D = dimension(), K = components(), N = X.cols();
-    detail::require_dimension(D, X.rows(), "gaussian_mixture: sample rows");
-    detail::require(N == 0 || ids != nullptr, "gaussian_mixture: sample needs trajectory ids");
-    double a, s2;
-    detail::gmm::time_coefficients(process_, t, a, s2);
-    // Cumulative weights; the last is forced to 1 so a uniform of exactly 1 still finds one.
-    std::vector<double> cum(K);
-    double acc = 0;
-    for (long k = 0; k < K; ++k) cum[k] = (acc += c_.weights[k]);
-    cum[K - 1] = 1.0;
-    // x = alpha mu_k + L_k z with L_k L_k^T = P_k(t): a Cholesky factor for full covariances,
-    // elementwise square roots otherwise (D x K).
-    const bool full = c_.kind == covariance_kind::full;
-    std::vector<matrix<double>> Lk(full ? K : 0);
-    matrix<double> root(D, K);
-    for (long k = 0; k < K; ++k) {
-      const matrix<double> P = detail::gmm::diffused_covariance(c_, k, a * a, s2);
-      if (full) {
-        Lk[k] = detail::gmm::cholesky_or_throw(P, k, t);
-      } else {
-        for (long i = 0; i < D; ++i) {
-          detail::require(P(i, i) > 0, "gaussian_mixture: covariance of component " +
-                                           std::to_string(k) + " at t = " +
-                                           detail::gmm::num(t) + " is not positive definite");
-          root(i, k) = std::sqrt(P(i, i));
-        }
-      }
-    }
-    vector<double> z(D);
-    for (long j = 0; j < N; ++j) {
-      const double uc = random_stream(seed, ids[j], purpose::component).uniform(0);
-      long k = 0;
-      while (k < K - 1 && uc > cum[k]) ++k;
-      random_stream(seed, ids[j], purpose::data).fill_normal(0, z.data(), D);
-      Scalar* xj = X.data() + j * D;
-      if (full) {
-        const double* Lkd = Lk[k].data();
-        for (long i = 0; i < D; ++i) {
-          double xi = a * c_.means(i, k);
-          for (long l = 0; l <= i; ++l) xi += Lkd[i + l * D] * z(l);  // (L z)_i, fixed order
-          xj[i] = Scalar(xi);
-        }
-      } else {
-        for (long i = 0; i < D; ++i) xj[i] = Scalar(a * c_.means(i, k) + root(i, k) * z(i));
-      }
-    }
-  }
+  void sample(double t, std::uint64_t seed, const std::uint64_t* ids, matrix<Scalar>& X) const;
 
   /// As above with ids first_id, first_id + 1, ... (an integer overload, so a literal 0 is
   /// the first id, not a null pointer).
@@ -477,38 +224,7 @@ class gaussian_mixture {
  private:
   explicit gaussian_mixture(Process p) : process_(std::move(p)) {}
 
-  void set_weights_and_means(std::vector<double> weights, matrix<double> means) {
-    const long K = long(weights.size());
-    detail::require(K >= 1, "gaussian_mixture: needs at least one component (0)");
-    detail::require(means.rows() >= 1, "gaussian_mixture: dimension must be >= 1 (" +
-                                           std::to_string(means.rows()) + ")");
-    detail::require_dimension(K, means.cols(), "gaussian_mixture: number of means");
-    double sum = 0;
-    for (long k = 0; k < K; ++k) {
-      const double w = weights[k];
-      const std::string who = "gaussian_mixture: weight " + std::to_string(k);
-      detail::require(std::isfinite(w), who + " is not finite (" + detail::gmm::num(w) + ")");
-      detail::require(w >= 0, who + " is negative (" + detail::gmm::num(w) + ")");
-      detail::require(w > 0, who + " is zero (" + detail::gmm::num(w) + ")");
-      sum += w;
-    }
-    detail::require(std::isfinite(sum) && sum > 0,
-                    "gaussian_mixture: weights do not sum to a finite positive number (" +
-                        detail::gmm::num(sum) + ")");
-    for (long k = 0; k < K; ++k)
-      for (long i = 0; i < means.rows(); ++i)
-        detail::require(std::isfinite(means(i, k)),
-                        "gaussian_mixture: mean " + std::to_string(k) + " is not finite (" +
-                            detail::gmm::num(means(i, k)) + ")");
-    // Normalise: users may pass unnormalised weights (e.g. counts).
-    c_.weights.resize(K);
-    c_.log_weights.resize(K);
-    for (long k = 0; k < K; ++k) {
-      c_.weights[k] = weights[k] / sum;
-      c_.log_weights[k] = std::log(weights[k]) - std::log(sum);
-    }
-    c_.means = std::move(means);
-  }
+  void set_weights_and_means(std::vector<double> weights, matrix<double> means);
 
   struct scratch {
     std::vector<Scalar> x, u, r, lse, w, s, c, pc;
@@ -582,6 +298,358 @@ class gaussian_mixture {
   Process process_;
   detail::gmm::components_data c_;
 };
+
+// The members that do work are defined here, out of the class: not inline, so a translation
+// unit that sees `extern template class gaussian_mixture<double>` (dlogp/instances.hpp) does
+// not compile them again (GCC compiles inline members of an extern template for inlining).
+
+template <class Scalar, process Process>
+gaussian_mixture<Scalar, Process>::gaussian_mixture(Process p, std::vector<double> weights,
+                                                    matrix<double> means,
+                                                    std::vector<matrix<double>> covariances)
+    : process_(std::move(p)) {
+  c_.kind = covariance_kind::full;
+  set_weights_and_means(std::move(weights), std::move(means));
+  const long D = c_.dim(), K = c_.count();
+  detail::require_dimension(K, long(covariances.size()),
+                            "gaussian_mixture: number of covariances");
+  for (long k = 0; k < K; ++k) {
+    matrix<double>& S = covariances[k];
+    const std::string who = "gaussian_mixture: covariance " + std::to_string(k);
+    detail::require_dimension(D, S.rows(), who + " rows");
+    detail::require_dimension(D, S.cols(), who + " columns");
+    detail::require(S.allFinite(), who + " is not finite");
+    const double scale = S.cwiseAbs().maxCoeff();
+    const double asym = (S - S.transpose()).cwiseAbs().maxCoeff();
+    detail::require(asym <= 1e-12 * scale,
+                    who + " is not symmetric (max |S - S^T| = " + detail::gmm::num(asym) + ")");
+    S = (0.5 * (S + S.transpose())).eval();  // exactly symmetric from here on
+    Eigen::LLT<matrix<double>> llt(S);
+    detail::require(llt.info() == Eigen::Success, who + " is not positive definite");
+  }
+  c_.covariances = std::move(covariances);
+}
+
+template <class Scalar, process Process>
+auto gaussian_mixture<Scalar, Process>::isotropic(Process p, std::vector<double> weights,
+                                                  matrix<double> means,
+                                                  std::vector<double> variances)
+    -> gaussian_mixture {
+  gaussian_mixture g(std::move(p));
+  g.c_.kind = covariance_kind::isotropic;
+  g.set_weights_and_means(std::move(weights), std::move(means));
+  detail::require_dimension(g.c_.count(), long(variances.size()),
+                            "gaussian_mixture: number of variances");
+  for (std::size_t k = 0; k < variances.size(); ++k)
+    detail::require(std::isfinite(variances[k]) && variances[k] > 0,
+                    "gaussian_mixture: variance " + std::to_string(k) +
+                        " is not finite and positive (" + detail::gmm::num(variances[k]) + ")");
+  g.c_.variances = std::move(variances);
+  return g;
+}
+
+template <class Scalar, process Process>
+auto gaussian_mixture<Scalar, Process>::diagonal(Process p, std::vector<double> weights,
+                                                 matrix<double> means, matrix<double> diagonals)
+    -> gaussian_mixture {
+  gaussian_mixture g(std::move(p));
+  g.c_.kind = covariance_kind::diagonal;
+  g.set_weights_and_means(std::move(weights), std::move(means));
+  detail::require_dimension(g.c_.dim(), diagonals.rows(), "gaussian_mixture: diagonals rows");
+  detail::require_dimension(g.c_.count(), diagonals.cols(),
+                            "gaussian_mixture: diagonals columns");
+  for (long k = 0; k < diagonals.cols(); ++k)
+    for (long i = 0; i < diagonals.rows(); ++i)
+      detail::require(std::isfinite(diagonals(i, k)) && diagonals(i, k) > 0,
+                      "gaussian_mixture: diagonal entry " + std::to_string(i) +
+                          " of component " + std::to_string(k) +
+                          " is not finite and positive (" +
+                          detail::gmm::num(diagonals(i, k)) + ")");
+  g.c_.diagonals = std::move(diagonals);
+  return g;
+}
+
+template <class Scalar, process Process>
+matrix<double> gaussian_mixture<Scalar, Process>::covariance(long k) const {
+  detail::require(k >= 0 && k < components(),
+                  "gaussian_mixture: no component " + std::to_string(k));
+  return detail::gmm::diffused_covariance(c_, k, 1.0, 0.0);
+}
+
+template <class Scalar, process Process>
+matrix<double> gaussian_mixture<Scalar, Process>::covariance(long k, double t) const {
+  detail::require(k >= 0 && k < components(),
+                  "gaussian_mixture: no component " + std::to_string(k));
+  double a, s2;
+  detail::gmm::time_coefficients(process_, t, a, s2);
+  return detail::gmm::diffused_covariance(c_, k, a * a, s2);
+}
+
+template <class Scalar, process Process>
+vector<double> gaussian_mixture<Scalar, Process>::marginal_mean(double t) const {
+  double a, s2;
+  detail::gmm::time_coefficients(process_, t, a, s2);
+  return a * (c_.means * Eigen::Map<const vector<double>>(c_.weights.data(), components()));
+}
+
+template <class Scalar, process Process>
+matrix<double> gaussian_mixture<Scalar, Process>::marginal_covariance(double t) const {
+  double a, s2;
+  detail::gmm::time_coefficients(process_, t, a, s2);
+  const vector<double> mean = marginal_mean(t);
+  matrix<double> C = matrix<double>::Zero(dimension(), dimension());
+  for (long k = 0; k < components(); ++k) {
+    const vector<double> d = a * c_.means.col(k) - mean;
+    C += c_.weights[k] * (detail::gmm::diffused_covariance(c_, k, a * a, s2) + d * d.transpose());
+  }
+  return C;
+}
+
+template <class Scalar, process Process>
+void gaussian_mixture<Scalar, Process>::score(
+    double t, const matrix<Scalar>& X, matrix<Scalar>& S) const {
+  const long D = dimension();
+  S.resize(D, X.cols());
+  run_lanes<false>(t, X, [&](const auto& f, long j0, auto width, const Scalar* u,
+                             const Scalar* r, const Scalar*, scratch& sc) {
+    constexpr int W = decltype(width)::value;
+    f.template score<W>(u, r, sc.s.data());
+    store_lanes<W>(sc.s.data(), S.data() + j0 * D, D);
+  });
+}
+
+template <class Scalar, process Process>
+void gaussian_mixture<Scalar, Process>::log_density(
+    double t, const matrix<Scalar>& X, vector<Scalar>& out) const {
+  out.resize(X.cols());
+  run_lanes<true>(t, X, [&](const auto&, long j0, auto width, const Scalar*, const Scalar*,
+                            const Scalar* lse, scratch&) {
+    for (int l = 0; l < decltype(width)::value; ++l) out(j0 + l) = lse[l];
+  });
+}
+
+template <class Scalar, process Process>
+void gaussian_mixture<Scalar, Process>::score_and_laplacian(
+    double t, const matrix<Scalar>& X, matrix<Scalar>& S, vector<Scalar>& lap) const {
+  const long D = dimension();
+  S.resize(D, X.cols());
+  lap.resize(X.cols());
+  run_lanes<false>(t, X, [&](const auto& f, long j0, auto width, const Scalar* u,
+                             const Scalar* r, const Scalar*, scratch& sc) {
+    constexpr int W = decltype(width)::value;
+    f.template score<W>(u, r, sc.s.data());
+    f.template laplacian<W>(u, r, sc.s.data(), lap.data() + j0);
+    store_lanes<W>(sc.s.data(), S.data() + j0 * D, D);
+  });
+}
+
+template <class Scalar, process Process>
+void gaussian_mixture<Scalar, Process>::hessian(
+    double t, const vector<Scalar>& x, matrix<Scalar>& H) const {
+  const long D = dimension(), K = components();
+  detail::require_dimension(D, x.size(), "gaussian_mixture: hessian point");
+  double a, s2;
+  detail::gmm::time_coefficients(process_, t, a, s2);
+  const detail::gmm::frame<Scalar> f(c_, a, s2, t, false);
+  std::vector<Scalar> u(D * K), r(K), w(D), s(D), c(D), pc(D);
+  Scalar lse;
+  f.responsibilities(x.data(), u.data(), r.data(), &lse, w.data());
+  f.score(u.data(), r.data(), s.data());
+  H.setZero(D, D);
+  for (long k = 0; k < K; ++k) {
+    const Scalar* uk = u.data() + k * D;
+    for (long i = 0; i < D; ++i) c[i] = uk[i] + s[i];
+    for (long jj = 0; jj < D; ++jj)
+      for (long i = 0; i < D; ++i) H(i, jj) += r[k] * c[i] * c[jj];
+    // Subtract r_k P_k^{-1}, one column at a time by solving with unit vectors.
+    for (long jj = 0; jj < D; ++jj) {
+      for (long i = 0; i < D; ++i) c[i] = Scalar(i == jj ? 1 : 0);
+      f.apply_precision(k, c.data(), pc.data(), w.data());
+      for (long i = 0; i < D; ++i) H(i, jj) -= r[k] * pc[i];
+    }
+  }
+}
+
+template <class Scalar, process Process>
+void gaussian_mixture<Scalar, Process>::grad_laplacian(
+    double t, const matrix<Scalar>& X, matrix<Scalar>& G) const {
+  const long D = dimension(), K = components();
+  G.resize(D, X.cols());
+  run<1, false>(t, X, false,
+                [&](const auto& f, long j, auto, const Scalar* u, const Scalar* r, const Scalar*,
+                    scratch& sc) {
+                  Scalar* s = sc.s.data();
+                  Scalar* c = sc.c.data();
+                  Scalar* pc = sc.pc.data();
+                  Scalar* g = G.data() + j * D;
+                  f.score(u, r, s);
+                  for (long i = 0; i < D; ++i) g[i] = 0;
+                  for (long k = 0; k < K; ++k) {
+                    const Scalar* uk = u + k * D;
+                    for (long i = 0; i < D; ++i) c[i] = uk[i] + s[i];
+                    const Scalar q = detail::gmm::dot4(c, c, D);
+                    f.apply_precision(k, c, pc, sc.w.data());
+                    const Scalar a = f.tr[k] - q;
+                    const Scalar rk = r[k];
+                    for (long i = 0; i < D; ++i) g[i] += rk * (c[i] * a + Scalar(2) * pc[i]);
+                  }
+                });
+}
+
+template <class Scalar, process Process>
+void gaussian_mixture<Scalar, Process>::denoiser(
+    double t, const matrix<Scalar>& X, matrix<Scalar>& out) const {
+  const long D = dimension(), K = components();
+  out.resize(D, X.cols());
+  const matrix<Scalar> mu = c_.means.template cast<Scalar>();
+  run<1, false>(t, X, true,
+                [&](const auto& f, long j, auto, const Scalar* u, const Scalar* r, const Scalar*,
+                    scratch& sc) {
+                  Scalar* su = sc.pc.data();
+                  Scalar* o = out.data() + j * D;
+                  const Scalar alpha = Scalar(f.alpha);
+                  for (long i = 0; i < D; ++i) o[i] = 0;
+                  for (long k = 0; k < K; ++k) {
+                    f.apply_covariance(k, u + k * D, su);
+                    const Scalar* mk = mu.data() + k * D;
+                    const Scalar rk = r[k];
+                    for (long i = 0; i < D; ++i) o[i] += rk * (mk[i] + alpha * su[i]);
+                  }
+                });
+}
+
+template <class Scalar, process Process>
+auto gaussian_mixture<Scalar, Process>::posterior(
+    double s, double t, const vector<Scalar>& x_t) const -> posterior_type {
+  const long D = dimension(), K = components();
+  detail::require_dimension(D, x_t.size(), "gaussian_mixture: posterior x_t");
+  detail::require(std::isfinite(s) && std::isfinite(t) && s >= 0 && s < t,
+                  "gaussian_mixture: posterior needs 0 <= s < t (s = " + detail::gmm::num(s) +
+                      ", t = " + detail::gmm::num(t) + ")");
+  double as, s2s, at, s2t;
+  detail::gmm::time_coefficients(process_, s, as, s2s);
+  detail::gmm::time_coefficients(process_, t, at, s2t);
+  detail::require(as > 0, "gaussian_mixture: posterior needs alpha(s) > 0 (" +
+                              detail::gmm::num(as) + ")");
+  const double a = at / as, v = s2t - a * a * s2s;
+  detail::require(v > 0, "gaussian_mixture: posterior needs sigma_t^2 - a^2 sigma_s^2 > 0 (" +
+                             detail::gmm::num(v) + ")");
+  const vector<double> x = x_t.template cast<double>();
+  std::vector<double> logw(K);
+  matrix<double> means(D, K);
+  std::vector<matrix<double>> covs(K);
+  const double log2pi = std::log(2.0 * std::numbers::pi);
+  for (long k = 0; k < K; ++k) {
+    const matrix<double> Ps = detail::gmm::diffused_covariance(c_, k, as * as, s2s);
+    const matrix<double> Pt = detail::gmm::diffused_covariance(c_, k, at * at, s2t);
+    Eigen::LLT<matrix<double>> llt(Pt);
+    detail::require(llt.info() == Eigen::Success,
+                    "gaussian_mixture: covariance of component " + std::to_string(k) +
+                        " at t is not positive definite");
+    const vector<double> d = x - at * c_.means.col(k);
+    const vector<double> y = llt.matrixL().solve(d);
+    const matrix<double> Lt = llt.matrixL();
+    double logdet = 0;
+    for (long i = 0; i < D; ++i) logdet += 2.0 * std::log(Lt(i, i));
+    logw[k] = c_.log_weights[k] - 0.5 * (double(D) * log2pi + logdet + y.squaredNorm());
+    means.col(k) = as * c_.means.col(k) + a * (Ps * llt.solve(d));
+    const matrix<double> C = v * llt.solve(Ps);
+    covs[k] = 0.5 * (C + C.transpose());
+  }
+  double mx = logw[0];
+  for (long k = 1; k < K; ++k) mx = std::max(mx, logw[k]);
+  double sum = 0;
+  for (long k = 0; k < K; ++k) sum += std::exp(logw[k] - mx);
+  const double lse = mx + std::log(sum);
+  for (long k = 0; k < K; ++k) logw[k] -= lse;
+  return posterior_type(std::move(logw), std::move(means), std::move(covs));
+}
+
+template <class Scalar, process Process>
+void gaussian_mixture<Scalar, Process>::sample(
+    double t, std::uint64_t seed, const std::uint64_t* ids, matrix<Scalar>& X) const {
+  const long D = dimension(), K = components(), N = X.cols();
+  detail::require_dimension(D, X.rows(), "gaussian_mixture: sample rows");
+  detail::require(N == 0 || ids != nullptr, "gaussian_mixture: sample needs trajectory ids");
+  double a, s2;
+  detail::gmm::time_coefficients(process_, t, a, s2);
+  // Cumulative weights; the last is forced to 1 so a uniform of exactly 1 still finds one.
+  std::vector<double> cum(K);
+  double acc = 0;
+  for (long k = 0; k < K; ++k) cum[k] = (acc += c_.weights[k]);
+  cum[K - 1] = 1.0;
+  // x = alpha mu_k + L_k z with L_k L_k^T = P_k(t): a Cholesky factor for full covariances,
+  // elementwise square roots otherwise (D x K).
+  const bool full = c_.kind == covariance_kind::full;
+  std::vector<matrix<double>> Lk(full ? K : 0);
+  matrix<double> root(D, K);
+  for (long k = 0; k < K; ++k) {
+    const matrix<double> P = detail::gmm::diffused_covariance(c_, k, a * a, s2);
+    if (full) {
+      Lk[k] = detail::gmm::cholesky_or_throw(P, k, t);
+    } else {
+      for (long i = 0; i < D; ++i) {
+        detail::require(P(i, i) > 0, "gaussian_mixture: covariance of component " +
+                                         std::to_string(k) + " at t = " +
+                                         detail::gmm::num(t) + " is not positive definite");
+        root(i, k) = std::sqrt(P(i, i));
+      }
+    }
+  }
+  vector<double> z(D);
+  for (long j = 0; j < N; ++j) {
+    const double uc = random_stream(seed, ids[j], purpose::component).uniform(0);
+    long k = 0;
+    while (k < K - 1 && uc > cum[k]) ++k;
+    random_stream(seed, ids[j], purpose::data).fill_normal(0, z.data(), D);
+    Scalar* xj = X.data() + j * D;
+    if (full) {
+      const double* Lkd = Lk[k].data();
+      for (long i = 0; i < D; ++i) {
+        double xi = a * c_.means(i, k);
+        for (long l = 0; l <= i; ++l) xi += Lkd[i + l * D] * z(l);  // (L z)_i, fixed order
+        xj[i] = Scalar(xi);
+      }
+    } else {
+      for (long i = 0; i < D; ++i) xj[i] = Scalar(a * c_.means(i, k) + root(i, k) * z(i));
+    }
+  }
+}
+
+template <class Scalar, process Process>
+void gaussian_mixture<Scalar, Process>::set_weights_and_means(
+    std::vector<double> weights, matrix<double> means) {
+  const long K = long(weights.size());
+  detail::require(K >= 1, "gaussian_mixture: needs at least one component (0)");
+  detail::require(means.rows() >= 1, "gaussian_mixture: dimension must be >= 1 (" +
+                                         std::to_string(means.rows()) + ")");
+  detail::require_dimension(K, means.cols(), "gaussian_mixture: number of means");
+  double sum = 0;
+  for (long k = 0; k < K; ++k) {
+    const double w = weights[k];
+    const std::string who = "gaussian_mixture: weight " + std::to_string(k);
+    detail::require(std::isfinite(w), who + " is not finite (" + detail::gmm::num(w) + ")");
+    detail::require(w >= 0, who + " is negative (" + detail::gmm::num(w) + ")");
+    detail::require(w > 0, who + " is zero (" + detail::gmm::num(w) + ")");
+    sum += w;
+  }
+  detail::require(std::isfinite(sum) && sum > 0,
+                  "gaussian_mixture: weights do not sum to a finite positive number (" +
+                      detail::gmm::num(sum) + ")");
+  for (long k = 0; k < K; ++k)
+    for (long i = 0; i < means.rows(); ++i)
+      detail::require(std::isfinite(means(i, k)),
+                      "gaussian_mixture: mean " + std::to_string(k) + " is not finite (" +
+                          detail::gmm::num(means(i, k)) + ")");
+  // Normalise: users may pass unnormalised weights (e.g. counts).
+  c_.weights.resize(K);
+  c_.log_weights.resize(K);
+  for (long k = 0; k < K; ++k) {
+    c_.weights[k] = weights[k] / sum;
+    c_.log_weights[k] = std::log(weights[k]) - std::log(sum);
+  }
+  c_.means = std::move(means);
+}
 
 }  // namespace dlogp
 DLOGP_PINNED_FP_END

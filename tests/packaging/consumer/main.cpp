@@ -55,6 +55,19 @@ int main() {
   check(same, "random_stream is a pure function of (seed, trajectory, purpose, n)");
   check(std::abs(sum / 4096.0) < 5.0 / 64.0, "random_stream normals have mean ~ 0");
 
+#ifdef CONSUMER_CALLS_INSTANCES
+  // Calls into the compiled instances (declared extern): the program links only if they exist.
+  const auto model = dlogp::gaussian_mixture<double>::isotropic(
+      vp, {0.5, 0.5}, dlogp::matrix<double>::Identity(2, 2), {0.1, 0.2});
+  dlogp::matrix<double> x(2, 3);
+  dlogp::sample_prior(vp, vp.t_max(), 1, 0, x);
+  dlogp::vector<double> log_p(3);
+  dlogp::prior_log_density(vp, vp.t_max(), x, log_p);
+  const auto r = dlogp::integrate(dlogp::reverse_sde(model, vp), dlogp::euler_maruyama{}, x,
+                                  log_p, vp.t_max(), vp.t_min(), {.grid = {.steps = 50}});
+  check(r.log_p.allFinite(), "the compiled reverse SDE instance runs");
+#endif
+
   std::printf("dlogp %s consumer: %s\n", DLOGP_VERSION_STRING, failures ? "FAILED" : "ok");
   return failures ? 1 : 0;
 }

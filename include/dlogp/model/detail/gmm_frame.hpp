@@ -11,9 +11,9 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numbers>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -32,10 +32,11 @@ enum class covariance_kind { isotropic, diagonal, full };
 
 namespace detail::gmm {
 
+/// v as an ostream prints a double by default (%g: six significant digits).
 inline std::string num(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
 /// The data of the mixture at t = 0, in double (what the constructors validated).
@@ -86,9 +87,12 @@ inline matrix<double> diffused_covariance(const components_data& c, long k, doub
   return P;
 }
 
-/// Lower Cholesky factor of P (double), or throws when P is not positive definite.
-inline matrix<double> cholesky_or_throw(const matrix<double>& P, long k, double t) {
-  Eigen::LLT<matrix<double>> llt(P);
+/// Lower Cholesky factor of P (double), or throws when P is not positive definite. A template
+/// so that the factorisation is compiled only where a mixture's code is (an inline function
+/// would compile Eigen's LLT in every translation unit that includes this header).
+template <class Matrix>
+Matrix cholesky_or_throw(const Matrix& P, long k, double t) {
+  Eigen::LLT<Matrix> llt(P);
   if (llt.info() != Eigen::Success)
     throw invalid_argument("gaussian_mixture: covariance of component " + std::to_string(k) +
                            " at t = " + num(t) + " is not positive definite");
