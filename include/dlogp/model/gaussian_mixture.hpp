@@ -252,11 +252,12 @@ class gaussian_mixture {
   /// K = 16 blocks of 8 spilled to L2 and ran at half the speed of blocks of 4. The width
   /// changes no bits.
   template <bool WithLse, class Body>
-  void run_lanes(double t, const matrix<Scalar>& X, Body&& body) const {
+  void run_lanes(double t, const matrix<Scalar>& X, detail::gmm::frame_parts parts,
+                 Body&& body) const {
     if (long(sizeof(Scalar)) * dimension() * components() * 8 <= 32768)
-      run<8, WithLse>(t, X, false, body);
+      run<8, WithLse>(t, X, parts, body);
     else
-      run<4, WithLse>(t, X, false, body);
+      run<4, WithLse>(t, X, parts, body);
   }
 
   /// The per-call skeleton: check X, build the frame once, then blocks of Lanes columns through
@@ -264,15 +265,16 @@ class gaussian_mixture {
   /// either way: detail/gmm_frame.hpp). body(frame, first column, integral_constant<int, W>,
   /// u, r, lse, scratch) sees the block's data lane-major (W = 1: one ordinary column).
   /// The frame and scratch are kept per thread (one per body type, so calls never share
-  /// them): after the first call of a size, a call allocates nothing (isotropic, diagonal).
+  /// them): after the first call of a size, a call allocates nothing.
   template <int Lanes, bool WithLse, class Body>
-  void run(double t, const matrix<Scalar>& X, bool with_covariances, Body&& body) const {
+  void run(double t, const matrix<Scalar>& X, detail::gmm::frame_parts parts,
+           Body&& body) const {
     const long D = dimension(), K = components(), N = X.cols();
     if (X.rows() != D) detail::require_dimension(D, X.rows(), "gaussian_mixture: input rows");
     double a, s2;
     detail::gmm::time_coefficients(process_, t, a, s2);
     thread_local detail::gmm::frame<Scalar> f;
-    f.build(c_, a, s2, t, with_covariances);
+    f.build(c_, a, s2, t, parts);
     thread_local scratch sc;
     sc.resize(D, K, Lanes);
     long j0 = 0;
@@ -410,8 +412,8 @@ void gaussian_mixture<Scalar, Process>::score(
     double t, const matrix<Scalar>& X, matrix<Scalar>& S) const {
   const long D = dimension();
   S.resize(D, X.cols());
-  run_lanes<false>(t, X, [&](const auto& f, long j0, auto width, const Scalar* u,
-                             const Scalar* r, const Scalar*, scratch& sc) {
+  run_lanes<false>(t, X, {}, [&](const auto& f, long j0, auto width, const Scalar* u,
+                                 const Scalar* r, const Scalar*, scratch& sc) {
     constexpr int W = decltype(width)::value;
     f.template score<W>(u, r, sc.s.data());
     store_lanes<W>(sc.s.data(), S.data() + j0 * D, D);
@@ -422,8 +424,8 @@ template <class Scalar, process Process>
 void gaussian_mixture<Scalar, Process>::log_density(
     double t, const matrix<Scalar>& X, vector<Scalar>& out) const {
   out.resize(X.cols());
-  run_lanes<true>(t, X, [&](const auto&, long j0, auto width, const Scalar*, const Scalar*,
-                            const Scalar* lse, scratch&) {
+  run_lanes<true>(t, X, {}, [&](const auto&, long j0, auto width, const Scalar*, const Scalar*,
+                                const Scalar* lse, scratch&) {
     for (int l = 0; l < decltype(width)::value; ++l) out(j0 + l) = lse[l];
   });
 }
@@ -434,8 +436,9 @@ void gaussian_mixture<Scalar, Process>::score_and_laplacian(
   const long D = dimension();
   S.resize(D, X.cols());
   lap.resize(X.cols());
-  run_lanes<false>(t, X, [&](const auto& f, long j0, auto width, const Scalar* u,
-                             const Scalar* r, const Scalar*, scratch& sc) {
+  run_lanes<false>(t, X, {.trace = true}, [&](const auto& f, long j0, auto width,
+                                              const Scalar* u, const Scalar* r, const Scalar*,
+                                              scratch& sc) {
     constexpr int W = decltype(width)::value;
     f.template score<W>(u, r, sc.s.data());
     f.template laplacian<W>(u, r, sc.s.data(), lap.data() + j0);
@@ -450,7 +453,7 @@ void gaussian_mixture<Scalar, Process>::hessian(
   detail::require_dimension(D, x.size(), "gaussian_mixture: hessian point");
   double a, s2;
   detail::gmm::time_coefficients(process_, t, a, s2);
-  const detail::gmm::frame<Scalar> f(c_, a, s2, t, false);
+  const detail::gmm::frame<Scalar> f(c_, a, s2, t, {});
   std::vector<Scalar> u(D * K), r(K), w(D), s(D), c(D), pc(D);
   Scalar lse;
   f.responsibilities(x.data(), u.data(), r.data(), &lse, w.data());
@@ -475,7 +478,7 @@ void gaussian_mixture<Scalar, Process>::grad_laplacian(
     double t, const matrix<Scalar>& X, matrix<Scalar>& G) const {
   const long D = dimension(), K = components();
   G.resize(D, X.cols());
-  run<1, false>(t, X, false,
+  run<1, false>(t, X, {.trace = true},
                 [&](const auto& f, long j, auto, const Scalar* u, const Scalar* r, const Scalar*,
                     scratch& sc) {
                   Scalar* s = sc.s.data();
@@ -502,7 +505,7 @@ void gaussian_mixture<Scalar, Process>::denoiser(
   const long D = dimension(), K = components();
   out.resize(D, X.cols());
   const matrix<Scalar> mu = c_.means.template cast<Scalar>();
-  run<1, false>(t, X, true,
+  run<1, false>(t, X, {.covariances = true},
                 [&](const auto& f, long j, auto, const Scalar* u, const Scalar* r, const Scalar*,
                     scratch& sc) {
                   Scalar* su = sc.pc.data();

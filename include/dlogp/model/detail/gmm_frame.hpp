@@ -67,24 +67,40 @@ void time_coefficients(const Process& p, double t, double& alpha, double& sigma2
                            ", sigma^2 = " + num(sigma2) + " at t = " + num(t));
 }
 
-/// P_k(t) = alpha^2 S_k + sigma^2 I as a dense double matrix (any kind).
-inline matrix<double> diffused_covariance(const components_data& c, long k, double a2,
-                                          double s2) {
+/// P = P_k(t) = alpha^2 S_k + sigma^2 I as a dense double matrix (any kind), in P's storage
+/// when it already has the size.
+inline void diffused_covariance(const components_data& c, long k, double a2, double s2,
+                                matrix<double>& P) {
   const long D = c.dim();
-  matrix<double> P = matrix<double>::Zero(D, D);
   switch (c.kind) {
     case covariance_kind::isotropic:
+      P.setZero(D, D);
       P.diagonal().setConstant(a2 * c.variances[k] + s2);
       break;
     case covariance_kind::diagonal:
+      P.setZero(D, D);
       for (long i = 0; i < D; ++i) P(i, i) = a2 * c.diagonals(i, k) + s2;
       break;
     case covariance_kind::full:
-      P = a2 * c.covariances[k];
+      P.noalias() = a2 * c.covariances[k];
       P.diagonal().array() += s2;
       break;
   }
+}
+
+inline matrix<double> diffused_covariance(const components_data& c, long k, double a2,
+                                          double s2) {
+  matrix<double> P;
+  diffused_covariance(c, k, a2, s2, P);
   return P;
+}
+
+/// Throws unless the factorisation llt (of P_k(t)) succeeded.
+template <class Llt>
+void require_factorised(const Llt& llt, long k, double t) {
+  if (llt.info() != Eigen::Success)
+    throw invalid_argument("gaussian_mixture: covariance of component " + std::to_string(k) +
+                           " at t = " + num(t) + " is not positive definite");
 }
 
 /// Lower Cholesky factor of P (double), or throws when P is not positive definite. A template
@@ -93,9 +109,7 @@ inline matrix<double> diffused_covariance(const components_data& c, long k, doub
 template <class Matrix>
 Matrix cholesky_or_throw(const Matrix& P, long k, double t) {
   Eigen::LLT<Matrix> llt(P);
-  if (llt.info() != Eigen::Success)
-    throw invalid_argument("gaussian_mixture: covariance of component " + std::to_string(k) +
-                           " at t = " + num(t) + " is not positive definite");
+  require_factorised(llt, k, t);
   return llt.matrixL();
 }
 
@@ -123,9 +137,15 @@ inline Scalar dot4(const Scalar* a, const Scalar* b, long n) {
                          " at t = " + num(t) + " is not positive definite (" + num(p) + ")");
 }
 
+/// What a call needs from its frame besides the responsibilities and the score.
+struct frame_parts {
+  bool trace = false;        ///< tr P_k^{-1} (the Laplacian and its gradient)
+  bool covariances = false;  ///< S_k in Scalar (the denoiser)
+};
+
 /// Everything about p_t shared by the columns of one call, in the working Scalar.
 /// build() reuses the storage of a previous build of the same sizes, so a frame kept per
-/// thread makes the isotropic and diagonal kinds allocation-free per call.
+/// thread makes a call allocation-free, whatever the covariance kind.
 template <class Scalar>
 struct frame {
   covariance_kind kind;
@@ -133,7 +153,7 @@ struct frame {
   double alpha = 1, sigma2 = 0;
   matrix<Scalar> m;          // D x K: alpha mu_k
   std::vector<Scalar> c;     // log w_k - (D/2) log 2 pi - (1/2) log det P_k
-  std::vector<Scalar> tr;    // tr P_k^{-1}
+  std::vector<Scalar> tr;    // tr P_k^{-1} (full covariances: NaN unless parts.trace)
   std::vector<Scalar> ip;    // isotropic: 1 / p_k
   matrix<Scalar> idiag;      // diagonal: D x K, 1 / P_k,ii
   std::vector<matrix<Scalar>> L;   // full: lower Cholesky factors of P_k
@@ -144,14 +164,18 @@ struct frame {
   matrix<Scalar> sdiag;
   std::vector<matrix<Scalar>> S;
 
+  // Full covariances: the factorisation's workspace, kept so that a build allocates nothing.
+  matrix<double> P_, Li_;
+  Eigen::LLT<matrix<double>> llt_;
+
   frame() = default;
   frame(const components_data& cd, double alpha_t, double sigma2_t, double t,
-        bool with_covariances) {
-    build(cd, alpha_t, sigma2_t, t, with_covariances);
+        frame_parts parts) {
+    build(cd, alpha_t, sigma2_t, t, parts);
   }
 
   void build(const components_data& cd, double alpha_t, double sigma2_t, double t,
-             bool with_covariances) {
+             frame_parts parts) {
     kind = cd.kind;
     D = cd.dim();
     K = cd.count();
@@ -193,24 +217,33 @@ struct frame {
         L.resize(K);
         LT.resize(K);
         for (long k = 0; k < K; ++k) {
-          const matrix<double> Ld = cholesky_or_throw(diffused_covariance(cd, k, a2, sigma2), k, t);
+          diffused_covariance(cd, k, a2, sigma2, P_);
+          llt_.compute(P_);
+          require_factorised(llt_, k, t);
+          const matrix<double>& LLT = llt_.matrixLLT();  // L in its lower triangle
           double logdet = 0;
-          for (long i = 0; i < D; ++i) logdet += 2.0 * std::log(Ld(i, i));
-          // tr P^{-1} = |L^{-1}|_F^2; the triangular inverse is formed once per call for this
-          // trace only (columns use triangular solves).
-          const matrix<double> Li = Ld.template triangularView<Eigen::Lower>().solve(
-              matrix<double>::Identity(D, D));
-          double trace = 0;
-          for (long j = 0; j < D; ++j)
-            for (long i = j; i < D; ++i) trace += Li(i, j) * Li(i, j);
-          tr[k] = Scalar(trace);
+          for (long i = 0; i < D; ++i) logdet += 2.0 * std::log(LLT(i, i));
           c[k] = Scalar(cd.log_weights[k] - double(D) * half_log_2pi - 0.5 * logdet);
-          L[k] = Ld.template cast<Scalar>();
-          LT[k] = L[k].transpose();
+          L[k].resize(D, D);
+          LT[k].resize(D, D);
+          for (long j = 0; j < D; ++j)
+            for (long i = 0; i < D; ++i)
+              L[k](i, j) = LT[k](j, i) = i >= j ? Scalar(LLT(i, j)) : Scalar(0);
+          tr[k] = std::numeric_limits<Scalar>::quiet_NaN();
+          if (parts.trace) {
+            // tr P^{-1} = |L^{-1}|_F^2: the triangular inverse, once per call, for this trace
+            // only (columns use triangular solves), and only when the call needs it.
+            Li_.setIdentity(D, D);
+            llt_.matrixL().solveInPlace(Li_);
+            double trace = 0;
+            for (long j = 0; j < D; ++j)
+              for (long i = j; i < D; ++i) trace += Li_(i, j) * Li_(i, j);
+            tr[k] = Scalar(trace);
+          }
         }
         break;
     }
-    if (with_covariances) {
+    if (parts.covariances) {
       switch (kind) {
         case covariance_kind::isotropic:
           v.resize(K);
