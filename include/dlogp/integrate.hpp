@@ -135,6 +135,23 @@ bool model_call_succeeded(F&& call) {
   }
 }
 
+/// After the model threw inside a chunk of columns j0 .. j0 + n - 1: runs each column again,
+/// alone, from its start state (still in `result`) with `run_alone(j, x, l, stats + j)`, and puts
+/// it back into the chunk's X and L. A column's result does not depend on its chunk, so the
+/// others get their bits unchanged and the guilty one stops (its status says why).
+template <class S, class RunAlone>
+void rerun_columns_alone(const integration_result<S>& result, long j0, long n, matrix<S>& X,
+                         vector<S>& L, trajectory_stats* stats, RunAlone&& run_alone) {
+  for (long j = 0; j < n; ++j) {
+    matrix<S> x = result.x.col(j0 + j);
+    vector<S> l = result.log_p.segment(j0 + j, 1);
+    stats[j] = trajectory_stats{};
+    run_alone(j, x, l, stats + j);
+    X.col(j) = x;
+    L(j) = l(0);
+  }
+}
+
 /// Fixed-step loop over one chunk (ODE or SDE scheme). The observer sees steps from
 /// `observe_from` on. Returns -1 when done; when the model throws numerical_error in the step
 /// from times[k] and the chunk has several columns, returns k (the observer has seen steps
@@ -382,20 +399,15 @@ integration_result<S> integrate(const Dyn& dynamics, Scheme,
           const long split_at =
               detail::run_fixed<Scheme>(dyn, times, chunk_ids, j0, X, L, stats, opt, observer);
           if (split_at >= 0) {
-            // The model threw for some column's state. A column's result does not depend on
-            // its chunk, so each column run alone from the start gives the others' bits
-            // unchanged and stops the guilty one (model_error); the observer sees only the
-            // steps it has not seen yet.
-            for (long j = 0; j < n; ++j) {
-              Dyn alone = dynamics;
-              matrix<S> x = result.x.col(j0 + j);
-              vector<S> l = result.log_p.segment(j0 + j, 1);
-              stats[j] = trajectory_stats{};
-              detail::run_fixed<Scheme>(alone, times, chunk_ids + j, j0 + j, x, l, stats + j,
-                                        opt, observer, split_at + 1);
-              X.col(j) = x;
-              L(j) = l(0);
-            }
+            // The model threw for some column's state: find whose (model_error); the observer
+            // sees only the steps it has not seen yet.
+            detail::rerun_columns_alone(
+                result, j0, n, X, L, stats,
+                [&](long j, matrix<S>& x, vector<S>& l, trajectory_stats* st) {
+                  Dyn alone = dynamics;
+                  detail::run_fixed<Scheme>(alone, times, chunk_ids + j, j0 + j, x, l, st, opt,
+                                            observer, split_at + 1);
+                });
           }
         }
         result.x.middleCols(j0, n) = X;

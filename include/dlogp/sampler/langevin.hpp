@@ -120,23 +120,19 @@ integration_result<S> run_in_chunks(const matrix<S>& x_start, const vector<S>& l
       vector<S> L = result.log_p.segment(j0, n);
       trajectory_stats* stats = result.stats.data() + j0;
       if (!chunk_ran_to_end(body, ids.data() + j0, X, L, stats)) {
-        // A column's result does not depend on its chunk, so each column run alone from the
-        // start gives the others' bits unchanged and stops the guilty one. A trajectory already
-        // stopped (non-finite) keeps that status.
+        // The model threw for some column's state: find whose. A trajectory already stopped
+        // (non-finite) keeps that status.
         const auto mark = [](trajectory_stats& st) {
           if (st.status == status::ok) st.status = status::model_error;
         };
         if (n == 1) {
           mark(stats[0]);
         } else {
-          for (long j = 0; j < n; ++j) {
-            matrix<S> x = result.x.col(j0 + j);
-            vector<S> l = result.log_p.segment(j0 + j, 1);
-            stats[j] = trajectory_stats{};
-            if (!chunk_ran_to_end(body, ids.data() + j0 + j, x, l, stats + j)) mark(stats[j]);
-            X.col(j) = x;
-            L(j) = l(0);
-          }
+          rerun_columns_alone(result, j0, n, X, L, stats,
+                              [&](long j, matrix<S>& x, vector<S>& l, trajectory_stats* st) {
+                                if (!chunk_ran_to_end(body, ids.data() + j0 + j, x, l, st))
+                                  mark(*st);
+                              });
         }
       }
       result.x.middleCols(j0, n) = X;
