@@ -42,11 +42,10 @@ int main(int argc, char** argv) {
   const vp_process& p = model.process();
   const long N = a.num("n", 256), w = a.num("window", 20), D = model.dimension();
   const long bs = 64, chunks = (N + bs - 1) / bs;
-  matrix<double> X0(D, N);
-  sample_prior(p, p.t_max(), 1, std::uint64_t(0), X0);
-  vector<double> L0;
-  prior_log_density(p, p.t_max(), X0, L0);
-  const auto grid = make_time_grid(p, grid_kind::uniform, p.t_max(), p.t_min(), 1000);
+  const bench::prior_start start = bench::start_at_prior(p, D, N, 1000, 1000);
+  const matrix<double>& X0 = start.X;
+  const vector<double>& L0 = start.L;
+  const std::vector<double>& grid = start.grid;
 
   // Allocations of a run over the first `steps` steps of the grid.
   auto count = [&](auto&& dyn, auto scheme, long steps) {
