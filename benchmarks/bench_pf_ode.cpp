@@ -11,10 +11,10 @@
 //     evaluations and the CPU time (one thread). Writes the points to --points so the scipy baseline solves
 //     the same problems.
 //   bench_pf_ode --mode steps --mixture m.json --n 4096 --steps 1000 --window 20 --reps 3
-//                [--dump out.bin]
+//                [--batch 64] [--dump out.bin]
 //     Sampling throughput: Heun on the PF-ODE with log p (exact Laplacian), the first `window`
 //     steps of the `steps`-step uniform grid from t_max down (a step costs the same at every t),
-//     one thread, CPU time per round. --dump writes the start and final states (x as N x D
+//     in chunks of --batch trajectories (execution.batch_size), one thread, CPU time per round. --dump writes the start and final states (x as N x D
 //     doubles, trajectory-major, then N log p; start first) for the PyTorch baseline's check.
 //   bench_pf_ode --mode values --mixture m.json --n 64 --t 0.5 --out v.json
 //     Points x ~ p_t with their score and Laplacian of log p_t, for the baselines' check that
@@ -164,6 +164,7 @@ bench::json encode(const model_t& m, const bench::args& a) {
 bench::json steps(const model_t& m, const bench::args& a) {
   const long N = a.num("n", 4096), n_steps = a.num("steps", 1000);
   const long window = std::min(a.num("window", n_steps), n_steps), reps = a.num("reps", 3);
+  const long batch = a.num("batch", 64);
   const long D = m.dimension();
   const vp_process& p = m.process();
   auto [X0, L0, grid] = bench::start_at_prior(p, D, N, n_steps, window);
@@ -173,7 +174,7 @@ bench::json steps(const model_t& m, const bench::args& a) {
   for (long k = 0; k < reps; ++k) {
     const double t0 = bench::now(), c0 = bench::cpu_now();
     r = integrate(ode, heun{}, X0, L0, grid.front(), grid.back(),
-                  {.grid = {.times = grid}, .execution = {.threads = 1}});
+                  {.grid = {.times = grid}, .execution = {.batch_size = batch, .threads = 1}});
     secs.push_back(bench::now() - t0);
     cpu.push_back(bench::cpu_now() - c0);
   }

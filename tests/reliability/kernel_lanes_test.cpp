@@ -6,6 +6,7 @@
 #include <bit>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <tuple>
 #include <vector>
 
 #include <dlogp/core/random.hpp>
@@ -64,9 +65,10 @@ bool same_bits(const matrix<double>& a, const matrix<double>& b) {
 }  // namespace
 
 // D = 2, K = 8 runs blocks of 8 columns; D = 40, K = 16 blocks of 4 (a block of 8 would not
-// fit 32 KiB); the columns left over go one by one.
+// fit 32 KiB); the columns left over go one by one. D = 13 gives the full covariances'
+// triangular products a tile of 8 rows and 5 rows one by one.
 TEST_CASE("kernels: a mixture column has the same bits in every batch and lane", "[repro]") {
-  for (const auto& [D, K] : std::vector<std::pair<long, int>>{{2, 8}, {40, 16}})
+  for (const auto& [D, K] : std::vector<std::pair<long, int>>{{2, 8}, {13, 5}, {40, 16}})
     for (const gm& m : mixtures(D, K)) {
       const long N = 4096;
       matrix<double> X(D, N);
@@ -105,8 +107,10 @@ TEST_CASE("kernels: normals generated across columns are the single draws at any
 
 TEST_CASE("kernels: the augmented reverse SDE is bit-identical for batch sizes 1 to 4096 and 1-4 threads",
           "[repro]") {
-  for (const auto& [D, K] : std::vector<std::pair<long, int>>{{2, 8}, {40, 16}}) {
-    const gm m = mixtures(D, K).front();  // isotropic: the benchmark's model
+  // Isotropic (the benchmark's model) at two sizes, full covariances at D = 13.
+  for (const auto& [D, K, kind] : std::vector<std::tuple<long, int, int>>{
+           {2, 8, 0}, {40, 16, 0}, {13, 5, 2}}) {
+    const gm m = mixtures(D, K)[std::size_t(kind)];
     const long N = 4096;
     matrix<double> XT(D, N);
     m.sample(1.0, 8, 0, XT);
@@ -121,7 +125,7 @@ TEST_CASE("kernels: the augmented reverse SDE is bit-identical for batch sizes 1
         o.execution.batch_size = bs;
         o.execution.threads = threads;
         const auto r = integrate(reverse_sde(m, vp_process{}), euler_maruyama{}, XT, LT, 1.0, 1e-3, o);
-        INFO("D = " << D << ", batch_size " << bs << ", threads " << threads);
+        INFO("D = " << D << ", kind " << kind << ", batch_size " << bs << ", threads " << threads);
         CHECK(same_bits(r.x, ref.x));
         CHECK(same_bits(r.log_p.transpose(), ref.log_p.transpose()));
       }

@@ -436,7 +436,7 @@ void gaussian_mixture<Scalar, Process>::score_and_laplacian(
   const long D = dimension();
   S.resize(D, X.cols());
   lap.resize(X.cols());
-  run_lanes<false>(t, X, {.trace = true}, [&](const auto& f, long j0, auto width,
+  run_lanes<false>(t, X, {}, [&](const auto& f, long j0, auto width,
                                               const Scalar* u, const Scalar* r, const Scalar*,
                                               scratch& sc) {
     constexpr int W = decltype(width)::value;
@@ -478,7 +478,7 @@ void gaussian_mixture<Scalar, Process>::grad_laplacian(
     double t, const matrix<Scalar>& X, matrix<Scalar>& G) const {
   const long D = dimension(), K = components();
   G.resize(D, X.cols());
-  run<1, false>(t, X, {.trace = true},
+  run<1, false>(t, X, {},
                 [&](const auto& f, long j, auto, const Scalar* u, const Scalar* r, const Scalar*,
                     scratch& sc) {
                   Scalar* s = sc.s.data();

@@ -1,7 +1,7 @@
 #pragma once
 // Internals of gaussian_mixture: the per-call "frame" (everything about p_t that is shared by
-// all columns of one call: means alpha mu_k, Cholesky factors of P_k, log-normalisers) and the
-// per-column kernels. Kept separate so gaussian_mixture.hpp reads as the API.
+// all columns of one call: means alpha mu_k, inverse Cholesky factors of P_k, log-normalisers)
+// and the per-column kernels. Kept separate so gaussian_mixture.hpp reads as the API.
 //
 // Determinism (docs/reproducibility.md, rules 3 and 6): every reduction over the dimension or
 // over components runs in a fixed order, the same in every SIMD lane, exp and log come from
@@ -10,9 +10,9 @@
 // on the batch it sits in.
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <limits>
 #include <numbers>
 #include <string>
 #include <vector>
@@ -139,7 +139,6 @@ inline Scalar dot4(const Scalar* a, const Scalar* b, long n) {
 
 /// What a call needs from its frame besides the responsibilities and the score.
 struct frame_parts {
-  bool trace = false;        ///< tr P_k^{-1} (the Laplacian and its gradient)
   bool covariances = false;  ///< S_k in Scalar (the denoiser)
 };
 
@@ -153,11 +152,15 @@ struct frame {
   double alpha = 1, sigma2 = 0;
   matrix<Scalar> m;          // D x K: alpha mu_k
   std::vector<Scalar> c;     // log w_k - (D/2) log 2 pi - (1/2) log det P_k
-  std::vector<Scalar> tr;    // tr P_k^{-1} (full covariances: NaN unless parts.trace)
+  std::vector<Scalar> tr;    // tr P_k^{-1}
   std::vector<Scalar> ip;    // isotropic: 1 / p_k
   matrix<Scalar> idiag;      // diagonal: D x K, 1 / P_k,ii
-  std::vector<matrix<Scalar>> L;   // full: lower Cholesky factors of P_k
-  std::vector<matrix<Scalar>> LT;  // full: their transposes (for column-oriented back solves)
+  // Full: G_k = L_k^{-1} (P_k = L_k L_k^T), lower triangular with exact zeros above the
+  // diagonal, and G_k^T, both column-major: P_k^{-1} y = G_k^T (G_k y), two triangular
+  // matrix-vector products instead of two substitutions (no divisions, no chain of dependent
+  // rows, so the products run as register tiles; see triangular_times).
+  std::vector<matrix<Scalar>> G;
+  std::vector<matrix<Scalar>> GT;
 
   // Only for the denoiser: S_k in Scalar (isotropic v_k, diagonal D x K, full D x D).
   std::vector<Scalar> v;
@@ -165,7 +168,7 @@ struct frame {
   std::vector<matrix<Scalar>> S;
 
   // Full covariances: the factorisation's workspace, kept so that a build allocates nothing.
-  matrix<double> P_, Li_;
+  matrix<double> P_, GT_;
   Eigen::LLT<matrix<double>> llt_;
 
   frame() = default;
@@ -214,8 +217,8 @@ struct frame {
         }
         break;
       case covariance_kind::full:
-        L.resize(K);
-        LT.resize(K);
+        G.resize(K);
+        GT.resize(K);
         for (long k = 0; k < K; ++k) {
           diffused_covariance(cd, k, a2, sigma2, P_);
           llt_.compute(P_);
@@ -224,22 +227,12 @@ struct frame {
           double logdet = 0;
           for (long i = 0; i < D; ++i) logdet += 2.0 * std::log(LLT(i, i));
           c[k] = Scalar(cd.log_weights[k] - double(D) * half_log_2pi - 0.5 * logdet);
-          L[k].resize(D, D);
-          LT[k].resize(D, D);
-          for (long j = 0; j < D; ++j)
-            for (long i = 0; i < D; ++i)
-              L[k](i, j) = LT[k](j, i) = i >= j ? Scalar(LLT(i, j)) : Scalar(0);
-          tr[k] = std::numeric_limits<Scalar>::quiet_NaN();
-          if (parts.trace) {
-            // tr P^{-1} = |L^{-1}|_F^2: the triangular inverse, once per call, for this trace
-            // only (columns use triangular solves), and only when the call needs it.
-            Li_.setIdentity(D, D);
-            llt_.matrixL().solveInPlace(Li_);
-            double trace = 0;
-            for (long j = 0; j < D; ++j)
-              for (long i = j; i < D; ++i) trace += Li_(i, j) * Li_(i, j);
-            tr[k] = Scalar(trace);
-          }
+          invert_lower(LLT, GT_);
+          GT[k] = GT_.template cast<Scalar>();  // no allocation when the size is unchanged
+          G[k] = GT[k].transpose();
+          double trace = 0;  // tr P^{-1} = |L^{-1}|_F^2, row by row
+          for (long i = 0; i < D; ++i) trace += dot4(GT_.data() + i * D, GT_.data() + i * D, i + 1);
+          tr[k] = Scalar(trace);
         }
         break;
     }
@@ -260,38 +253,73 @@ struct frame {
     }
   }
 
+  /// GT <- (L^{-1})^T for the lower triangle L of LLT, exact zeros below GT's diagonal: row i of
+  /// L^{-1} (column i of GT, contiguous) is (e_i - sum_{m<i} L(i,m) row m) / L(i,i), built 32
+  /// entries at a time in registers (four independent sums per m, not one chain of additions;
+  /// row m is zero beyond entry m, so entries from c0 on need only m >= c0). D^3 / 6
+  /// multiply-adds, once per component and call, against the columns' N D^2 or more.
+  static void invert_lower(const matrix<double>& LLT, matrix<double>& GT) {
+    constexpr long B = 32;
+    const long D = LLT.rows();
+    GT.resize(D, D);
+    for (long i = 0; i < D; ++i) {
+      double* gi = GT.data() + i * D;
+      const double lii = LLT(i, i);
+      for (long c0 = 0; c0 < D; c0 += B) {
+        const long nc = std::min(B, D - c0);
+        double acc[B] = {};
+        if (nc == B) {
+          for (long m = c0; m < i; ++m) {
+            const double lim = LLT(i, m);
+            const double* gm = GT.data() + m * D + c0;
+            for (int c = 0; c < B; ++c) acc[c] += lim * gm[c];
+          }
+        } else {
+          for (long m = c0; m < i; ++m)
+            for (long c = 0; c < nc; ++c) acc[c] += LLT(i, m) * GT(c0 + c, m);
+        }
+        for (long c = 0; c < nc; ++c) gi[c0 + c] = ((c0 + c == i ? 1.0 : 0.0) - acc[c]) / lii;
+      }
+    }
+  }
+
   // The per-column kernels below take W columns at once, stored lane-major: element i of
   // column l at [i * W + l] (W = 1 is one ordinary column). Each lane performs exactly the
   // operations a single column does, in the same order, with loops over lanes innermost so
   // they vectorise: a column's bits do not depend on W or on its lane. Their arrays never
   // overlap (__restrict: without it every 8-lane loop paid for a run-time aliasing check).
 
-  /// y <- L^{-1} y (forward substitution, column-oriented: contiguous axpys).
-  template <int W = 1>
-  static void forward_solve(const matrix<Scalar>& Lk, Scalar* __restrict y, long D) {
-    const Scalar* Ld = Lk.data();
-    for (long j = 0; j < D; ++j) {
-      const Scalar* col = Ld + j * D;
-      Scalar yj[W];
-      for (int l = 0; l < W; ++l) yj[l] = y[j * W + l] = y[j * W + l] / col[j];
-      for (long i = j + 1; i < D; ++i)
-        for (int l = 0; l < W; ++l) y[i * W + l] -= col[i] * yj[l];
+  /// Rows of a triangular product computed together (tile_rows W sums held in registers).
+  static constexpr long tile_rows = 8;
+
+  /// out[i] = sum_{j in [j0, j1)} A(i, j) y[j] for rows i0 .. i0 + R - 1 of the column-major
+  /// D x D matrix A, W lane-major columns; every sum runs over j in increasing order.
+  template <int R, int W>
+  static void product_rows(const Scalar* __restrict A, long D, long i0, long j0, long j1,
+                           const Scalar* __restrict y, Scalar* __restrict out) {
+    Scalar acc[R][W] = {};
+    for (long j = j0; j < j1; ++j) {
+      const Scalar* a = A + j * D + i0;  // A(i0 .. i0 + R - 1, j), contiguous
+      for (int r = 0; r < R; ++r)
+        for (int l = 0; l < W; ++l) acc[r][l] += a[r] * y[j * W + l];
     }
+    for (int r = 0; r < R; ++r)
+      for (int l = 0; l < W; ++l) out[(i0 + r) * W + l] = acc[r][l];
   }
 
-  /// u <- L^{-T} y, y is overwritten (back substitution with Uk = L^T, column-oriented:
-  /// column i of L^T holds row i of L contiguously, so this is axpys too).
-  template <int W = 1>
-  static void backward_solve(const matrix<Scalar>& Uk, Scalar* __restrict y,
-                             Scalar* __restrict u, long D) {
-    const Scalar* Ud = Uk.data();
-    for (long i = D - 1; i >= 0; --i) {
-      const Scalar* col = Ud + i * D;
-      Scalar ui[W];
-      for (int l = 0; l < W; ++l) ui[l] = u[i * W + l] = y[i * W + l] / col[i];
-      for (long j = 0; j < i; ++j)
-        for (int l = 0; l < W; ++l) y[j * W + l] -= col[j] * ui[l];
-    }
+  /// out <- A y for a triangular A (Lower: G_k, else G_k^T; exact zeros in the other triangle),
+  /// W lane-major columns. Rows in tiles of tile_rows, the last D mod tile_rows rows one by one;
+  /// a tile's sums also run over the zeros of its rows inside the tile's triangle, so element
+  /// i's sum is its nonzero terms in increasing j plus exact zeros: the tiling (a function of D
+  /// only) changes no value, and W none at all.
+  template <bool Lower, int W>
+  static void triangular_times(const matrix<Scalar>& A, const Scalar* __restrict y,
+                               Scalar* __restrict out, long D) {
+    const Scalar* a = A.data();
+    long i0 = 0;
+    for (; i0 + tile_rows <= D; i0 += tile_rows)
+      product_rows<tile_rows, W>(a, D, i0, Lower ? 0 : i0, Lower ? i0 + tile_rows : D, y, out);
+    for (; i0 < D; ++i0) product_rows<1, W>(a, D, i0, Lower ? 0 : i0, Lower ? i0 + 1 : D, y, out);
   }
 
   /// For W columns x: u_k = P_k^{-1} (x - m_k) into u (element i of component k of lane l at
@@ -351,10 +379,11 @@ struct frame {
           break;
         }
         case covariance_kind::full: {
+          // The differences into uk (free until the last product), w = G_k (x - m_k) into
+          // work, the quadratic form |w|^2 per lane in dot4's order, u_k = G_k^T w.
           for (long i = 0; i < D; ++i)
-            for (int l = 0; l < W; ++l) work[i * W + l] = x[i * W + l] - mk[i];
-          forward_solve<W>(L[k], work, D);
-          // |work|^2 per lane in dot4's order.
+            for (int l = 0; l < W; ++l) uk[i * W + l] = x[i * W + l] - mk[i];
+          triangular_times<true, W>(G[k], uk, work, D);
           Scalar q[4][W] = {};
           long i = 0;
           for (; i + 4 <= D; i += 4)
@@ -363,7 +392,7 @@ struct frame {
           for (; i < D; ++i)
             for (int l = 0; l < W; ++l) q[0][l] += work[i * W + l] * work[i * W + l];
           for (int l = 0; l < W; ++l) quad[l] = (q[0][l] + q[1][l]) + (q[2][l] + q[3][l]);
-          backward_solve<W>(LT[k], work, uk, D);
+          triangular_times<false, W>(GT[k], work, uk, D);
           break;
         }
       }
@@ -451,9 +480,8 @@ struct frame {
         break;
       }
       case covariance_kind::full:
-        for (long i = 0; i < D; ++i) work[i] = cv[i];
-        forward_solve(L[k], work, D);
-        backward_solve(LT[k], work, out, D);
+        triangular_times<true, 1>(G[k], cv, work, D);
+        triangular_times<false, 1>(GT[k], work, out, D);
         break;
     }
   }
