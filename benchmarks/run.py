@@ -1276,7 +1276,7 @@ def mixture_runner_section(R, L):
     L.append("`dlogp-run` on `examples/patch_mixture/data/mixture.safetensors`, the model of the exact study "
              "([findings-patch-mixture.md](../docs/findings-patch-mixture.md)), VP from t = 1 to 0 with the exact "
              "log p_1 as start, one thread. A score evaluation of this mixture costs about K D^2 = 65536 "
-             "multiply-adds per point (one triangular solve per component); the PF-ODE adds the analytic "
+             "multiply-adds per point (two triangular products per component); the PF-ODE adds the analytic "
              "Laplacian. Rates are per second of the run (`summary.seconds`: wall time without reading and "
              "writing), median over rounds; the load average (1 min) is the machine's while the round ran: "
              "the machine has 2 cores and other jobs shared it, so a rate is a lower bound of an idle core's.\n")
@@ -1289,9 +1289,9 @@ def mixture_runner_section(R, L):
                  f"{x['score_evals_per_s']:.0f} | {x['traj_steps_per_s']:.0f} | "
                  f"{'-' if err is None else f'{err:.2g}'} | {fmt(x['load_average'], 1)} |")
     L.append("")
-    L.append("dopri5 runs every trajectory with its own step size (include/dlogp/scheme/dopri5.hpp), so the "
-             "mixture is evaluated at one point per call, a matrix-vector triangular solve per component; the "
-             "fixed-step schemes evaluate the whole batch per call (triangular solves with many right-hand "
+    L.append("dopri5 runs every trajectory with its own step size (include/dlogp/scheme/dopri5.hpp): the "
+             "mixture is evaluated at one point per call, and each call refactors the covariances; the "
+             "fixed-step schemes evaluate the whole batch per call (the factors shared by many right-hand "
              "sides), hence many times more score evaluations per second. The fixed-step rows measure "
              "throughput, not accuracy: 100 uniform RK4 steps down to t = 0 leave tens of nats of log p error "
              "on this mixture, whose smallest variances (1e-5) make the flow stiff near t = 0 (the study uses "
@@ -1413,7 +1413,7 @@ def item1bc_section(R, L):
         L.append("PyTorch (`baselines/mixture_dynamics_torch.py`), per step the batched")
         L.append("Cholesky factors, then `precision`: P_k^{-1} (`cholesky_inverse`) and u_k = P_k^{-1}(x - a m_k) for")
         L.append("all k by one N x D by D x KD matrix product (K D^2 multiply-adds per point, on OpenBLAS); or")
-        L.append("`cholesky`: two batched triangular solves, as dlogp. `best` is the faster of the two per round.\n")
+        L.append("`cholesky`: two batched triangular solves. `best` is the faster of the two per round.\n")
         L.append("| dynamics | dlogp (traj-steps/CPU-s) | dlogp, chunks of 1024 | PyTorch precision | PyTorch cholesky | dlogp / precision | dlogp / cholesky | dlogp / best | chunks of 1024 / best | dgemm limit / best | target | load average |")
         L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for dyn in ["reverse_sde", "pf_ode"]:
@@ -1563,20 +1563,22 @@ products on OpenBLAS and about 40 operators per rate evaluation, each a separate
 minimal kernel was written for the PF-ODE, so there is no "fraction of the limit" for 1b; item 1's
 minimal kernel (score only, reverse SDE) is the closest reference.
 
-Full covariances (profiled before the change below): 61% in the per-column triangular solves
-(`frame::responsibilities`, 4 columns at a time, fixed order), 32% in the per-call frame: dlogp
-rebuilds the K Cholesky factors and the triangular inverses (for tr P_k^{-1}) at every call, i.e.
-for every chunk of 64 trajectories (64 times per step here), where PyTorch factors once per step
-for all 4096 points. Since then a call forms the triangular inverses only when it needs the trace
-(the Laplacian: PF-ODE, not the reverse SDE) and reuses the frame's storage: the reverse SDE ran
-1.33x faster in an interleaved A/B on the same mixture (33.0 k -> 44.0 k trajectory-steps per CPU
-second, 3 rounds each), with the same bits (final states and log p compared byte for byte, reverse
-SDE and PF-ODE). Sharing the frame across the calls of one time step would remove most of the
-rest of that third; the rest is the gap between a
-fixed-order substitution kernel (about 4 GMAC/s here) and OpenBLAS's GEMM, which the `precision`
-form turns the whole step into (K D^2 multiply-adds per point either way). PyTorch's `precision`
-form is 3-4x faster than the same maths written with `einsum` and fresh tensors: at N = 4096 a
-32 MB temporary per step costs more in page faults than the product (see the script's docstring).
+Full covariances (`perf record -e cpu-clock`, reverse SDE, N = 4096, one thread, measured once
+while writing this): in the default chunks of 64, 50% in the column kernel
+(`frame::responsibilities`: the two triangular products per component), about 37% in the
+per-call frame (Eigen's Cholesky 17%, `invert_lower` 11%, the rest of `frame::build` 7%: P_k, the
+Scalar copies, the trace), 3% the normals; in chunks of 1024 the kernel is 71% and the frame 4%.
+The frame is built per call, i.e. per chunk and step, because the driver runs each chunk through
+all its steps (its state stays in cache); PyTorch factors once per step for all 4096 points. The
+column kernel runs at about 40% of dgemm: a tile of 8 rows x 4 columns per component, where
+dgemm reuses each loaded value across a much larger register block. Before this kernel, a column
+did a forward and a back substitution per component (a division and a chain of dependent rows
+each, about 5 GFLOP/s): 42 k trajectory-steps per CPU second in chunks of 64 (now about 87 k, and
+137 k in chunks of 1024), the PF-ODE 15.9 k (now about 44 k). A goal of 10x PyTorch's
+`precision` form is out of reach for any implementation of this maths on this core (`dgemm limit`
+above: under 3x); PyTorch's `precision` form is 3-4x faster than the same maths written with
+`einsum` and fresh tensors: at N = 4096 a 32 MB temporary per step costs more in page faults than
+the product (see the script's docstring).
 """
 
 MPI_TEXT = "Not run: no MPI on this machine (apt-get install libopenmpi-dev openmpi-bin)."
