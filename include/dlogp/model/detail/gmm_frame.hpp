@@ -8,7 +8,6 @@
 // core/vector_math.hpp (the same bits in scalar code and in lanes), contraction is pinned
 // off, and a column only ever reads its own data and the frame, so its result does not depend
 // on the batch it sits in.
-#include <Eigen/Cholesky>
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -95,22 +94,57 @@ inline matrix<double> diffused_covariance(const components_data& c, long k, doub
   return P;
 }
 
-/// Throws unless the factorisation llt (of P_k(t)) succeeded.
-template <class Llt>
-void require_factorised(const Llt& llt, long k, double t) {
-  if (llt.info() != Eigen::Success)
-    throw invalid_argument("gaussian_mixture: covariance of component " + std::to_string(k) +
-                           " at t = " + num(t) + " is not positive definite");
+/// A = P_k(t) -> its lower Cholesky factor L (A = L L^T) in A's lower triangle, the strict
+/// upper triangle zeroed; throws when P_k(t) is not positive definite. Left-looking by columns:
+/// L(r, j) = (A(r, j) - sum_{m<j} L(r, m) L(j, m)) / L(j, j), the sums for 32 rows at a time in
+/// registers, over m in increasing order (the frame factors every P_k at every call, so this is
+/// a kernel: D^3 / 6 multiply-adds, vectorised over contiguous rows of a column). A template so
+/// that it is compiled only where a mixture's code is.
+template <class Matrix>
+void cholesky_in_place(Matrix& A, long k, double t) {
+  constexpr long B = 32;
+  const long D = A.rows();
+  double* a = A.data();
+  for (long j = 0; j < D; ++j) {
+    // Blocks of rows aligned to multiples of B (a block starting at j would rarely be full);
+    // rows above j in the first block are computed and dropped.
+    for (long r0 = j / B * B; r0 < D; r0 += B) {
+      const long nr = std::min(B, D - r0);
+      double acc[B] = {};
+      if (nr == B) {
+        for (long m = 0; m < j; ++m) {
+          const double ljm = a[m * D + j];
+          const double* col = a + m * D + r0;
+          for (int r = 0; r < B; ++r) acc[r] += col[r] * ljm;
+        }
+      } else {
+        for (long m = 0; m < j; ++m)
+          for (long r = 0; r < nr; ++r) acc[r] += a[m * D + r0 + r] * a[m * D + j];
+      }
+      long r = std::max(j - r0, 0L);
+      double* out = a + j * D + r0;
+      if (r0 + r == j) {  // the pivot
+        const double pivot = out[r] - acc[r];
+        if (!(pivot > 0 && std::isfinite(pivot)))
+          throw invalid_argument("gaussian_mixture: covariance of component " +
+                                 std::to_string(k) + " at t = " + num(t) +
+                                 " is not positive definite");
+        out[r] = std::sqrt(pivot);
+        ++r;
+      }
+      const double ljj = a[j * D + j];
+      for (; r < nr; ++r) out[r] = (out[r] - acc[r]) / ljj;
+    }
+    for (long i = 0; i < j; ++i) a[j * D + i] = 0;
+  }
 }
 
-/// Lower Cholesky factor of P (double), or throws when P is not positive definite. A template
-/// so that the factorisation is compiled only where a mixture's code is (an inline function
-/// would compile Eigen's LLT in every translation unit that includes this header).
+/// Lower Cholesky factor of P (double), or throws when P is not positive definite.
 template <class Matrix>
 Matrix cholesky_or_throw(const Matrix& P, long k, double t) {
-  Eigen::LLT<Matrix> llt(P);
-  require_factorised(llt, k, t);
-  return llt.matrixL();
+  Matrix L = P;
+  cholesky_in_place(L, k, t);
+  return L;
 }
 
 /// sum_i a[i] b[i] with four interleaved partial sums (i mod 4) combined as (s0 + s1) + (s2 + s3):
@@ -167,9 +201,9 @@ struct frame {
   matrix<Scalar> sdiag;
   std::vector<matrix<Scalar>> S;
 
-  // Full covariances: the factorisation's workspace, kept so that a build allocates nothing.
+  // Full covariances: the factorisation's workspace (P_k(t), then its factor), kept so that a
+  // build allocates nothing.
   matrix<double> P_, GT_;
-  Eigen::LLT<matrix<double>> llt_;
 
   frame() = default;
   frame(const components_data& cd, double alpha_t, double sigma2_t, double t,
@@ -221,13 +255,12 @@ struct frame {
         GT.resize(K);
         for (long k = 0; k < K; ++k) {
           diffused_covariance(cd, k, a2, sigma2, P_);
-          llt_.compute(P_);
-          require_factorised(llt_, k, t);
-          const matrix<double>& LLT = llt_.matrixLLT();  // L in its lower triangle
+          cholesky_in_place(P_, k, t);
+          const matrix<double>& L = P_;
           double logdet = 0;
-          for (long i = 0; i < D; ++i) logdet += 2.0 * std::log(LLT(i, i));
+          for (long i = 0; i < D; ++i) logdet += 2.0 * std::log(L(i, i));
           c[k] = Scalar(cd.log_weights[k] - double(D) * half_log_2pi - 0.5 * logdet);
-          invert_lower(LLT, GT_);
+          invert_lower(L, GT_);
           GT[k] = GT_.template cast<Scalar>();  // no allocation when the size is unchanged
           G[k] = GT[k].transpose();
           double trace = 0;  // tr P^{-1} = |L^{-1}|_F^2, row by row
@@ -253,30 +286,30 @@ struct frame {
     }
   }
 
-  /// GT <- (L^{-1})^T for the lower triangle L of LLT, exact zeros below GT's diagonal: row i of
+  /// GT <- (L^{-1})^T for the lower-triangular L, exact zeros below GT's diagonal: row i of
   /// L^{-1} (column i of GT, contiguous) is (e_i - sum_{m<i} L(i,m) row m) / L(i,i), built 32
   /// entries at a time in registers (four independent sums per m, not one chain of additions;
   /// row m is zero beyond entry m, so entries from c0 on need only m >= c0). D^3 / 6
   /// multiply-adds, once per component and call, against the columns' N D^2 or more.
-  static void invert_lower(const matrix<double>& LLT, matrix<double>& GT) {
+  static void invert_lower(const matrix<double>& L, matrix<double>& GT) {
     constexpr long B = 32;
-    const long D = LLT.rows();
+    const long D = L.rows();
     GT.resize(D, D);
     for (long i = 0; i < D; ++i) {
       double* gi = GT.data() + i * D;
-      const double lii = LLT(i, i);
+      const double lii = L(i, i);
       for (long c0 = 0; c0 < D; c0 += B) {
         const long nc = std::min(B, D - c0);
         double acc[B] = {};
         if (nc == B) {
           for (long m = c0; m < i; ++m) {
-            const double lim = LLT(i, m);
+            const double lim = L(i, m);
             const double* gm = GT.data() + m * D + c0;
             for (int c = 0; c < B; ++c) acc[c] += lim * gm[c];
           }
         } else {
           for (long m = c0; m < i; ++m)
-            for (long c = 0; c < nc; ++c) acc[c] += LLT(i, m) * GT(c0 + c, m);
+            for (long c = 0; c < nc; ++c) acc[c] += L(i, m) * GT(c0 + c, m);
         }
         for (long c = 0; c < nc; ++c) gi[c0 + c] = ((c0 + c == i ? 1.0 : 0.0) - acc[c]) / lii;
       }
