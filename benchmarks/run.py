@@ -1563,22 +1563,25 @@ products on OpenBLAS and about 40 operators per rate evaluation, each a separate
 minimal kernel was written for the PF-ODE, so there is no "fraction of the limit" for 1b; item 1's
 minimal kernel (score only, reverse SDE) is the closest reference.
 
-Full covariances (`perf record -e cpu-clock`, reverse SDE, N = 4096, one thread, measured once
-while writing this): in the default chunks of 64, 50% in the column kernel
-(`frame::responsibilities`: the two triangular products per component), about 37% in the
-per-call frame (Eigen's Cholesky 17%, `invert_lower` 11%, the rest of `frame::build` 7%: P_k, the
-Scalar copies, the trace), 3% the normals; in chunks of 1024 the kernel is 71% and the frame 4%.
-The frame is built per call, i.e. per chunk and step, because the driver runs each chunk through
-all its steps (its state stays in cache); PyTorch factors once per step for all 4096 points. The
-column kernel runs at about 40% of dgemm: a tile of 8 rows x 4 columns per component, where
-dgemm reuses each loaded value across a much larger register block. Before this kernel, a column
-did a forward and a back substitution per component (a division and a chain of dependent rows
-each, about 5 GFLOP/s): 42 k trajectory-steps per CPU second in chunks of 64 (now about 87 k, and
-137 k in chunks of 1024), the PF-ODE 15.9 k (now about 44 k). A goal of 10x PyTorch's
-`precision` form is out of reach for any implementation of this maths on this core (`dgemm limit`
-above: under 3x); PyTorch's `precision` form is 3-4x faster than the same maths written with
-`einsum` and fresh tensors: at N = 4096 a 32 MB temporary per step costs more in page faults than
-the product (see the script's docstring).
+Full covariances (`perf record -e cpu-clock`, reverse SDE, N = 2048, one thread, measured once
+while writing this): in the default chunks of 64, 51% in the column kernel
+(`frame::responsibilities`: the two triangular products per component) and about 31% in the
+per-call frame (`cholesky_in_place` 12%, `invert_lower` 12%, the rest of `frame::build` 6%: P_k,
+the Scalar copies, the trace), 3% the normals; in chunks of 1024 the kernel is 69% and the frame
+under 5%; with one point per call (dopri5's case) the frame is 90% (both kernels about 2
+multiply-adds per cycle at D = 64: short rows, one sum per row block). The frame is built per
+call, i.e. per chunk and step, because the driver runs each chunk through all its steps (its
+state stays in cache); PyTorch factors once per step for all 4096 points. The column kernel runs
+at about 40% of dgemm: a tile of 8 rows x 4 columns per component, where dgemm reuses each loaded
+value across a much larger register block. Before these kernels a column did a forward and a
+back substitution per component (a division and a chain of dependent rows each, about 5
+GFLOP/s), and the frame used Eigen's LLT and a dense triangular solve for the inverse: 42 k
+trajectory-steps per CPU second in chunks of 64 (now about 95 k, and 136 k in chunks of 1024),
+the PF-ODE 15.9 k (now about 49 k). A goal of 10x PyTorch's `precision` form is out of reach for
+any implementation of this maths on this core (`dgemm limit` above: under 3x). PyTorch's
+`precision` form is 3-4x faster than the same maths written with `einsum` and fresh tensors: at
+N = 4096 a 32 MB temporary per step costs more in page faults than the product (see the
+script's docstring).
 """
 
 MPI_TEXT = "Not run: no MPI on this machine (apt-get install libopenmpi-dev openmpi-bin)."
