@@ -443,6 +443,10 @@ def item1c(bdir, data, rounds, results):
     results["item1c"] = out
 
 
+# The performance issue's goal for 2 threads against 1 (wall time, two cores).
+THREADS_GOAL = 1.9
+
+
 def item3(bdir, data, rounds, results):
     """2 threads vs 1 (wall time), same run."""
     out = {}
@@ -922,8 +926,8 @@ def write_report(results, path):
     for name in ["D2_K8", "D64_K16"]:
         r = R["item3"][name]
         L.append(f"| 3 | 2 threads vs 1 (wall), {name.replace('_', ', ')} | {fmt(r['speedup_wall'])}x "
-                 f"(CPU-time bound for free cores: {fmt(r['speedup_free_cores'])}x) | >= 1.8x | "
-                 f"{verdict(r['speedup_wall'] >= 1.8)} |")
+                 f"(CPU-time bound for free cores: {fmt(r['speedup_free_cores'])}x) | >= {THREADS_GOAL}x | "
+                 f"{verdict(r['speedup_wall'] >= THREADS_GOAL)} |")
     for name in ["D2_K8", "D64_K16"]:
         c = R["item4"][name]["cost"]
         L.append(f"| 4 | PF-ODE step with exact Laplacian / score alone, {name.replace('_', ', ')} | "
