@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "dlogp/core/lane_vector.hpp"
 #include "dlogp/core/pinned_fp.hpp"
 #include "dlogp/core/types.hpp"
 #include "dlogp/core/vector_math.hpp"
@@ -317,10 +318,11 @@ struct frame {
   }
 
   // The per-column kernels below take W columns at once, stored lane-major: element i of
-  // column l at [i * W + l] (W = 1 is one ordinary column). Each lane performs exactly the
-  // operations a single column does, in the same order, with loops over lanes innermost so
-  // they vectorise: a column's bits do not depend on W or on its lane. Their arrays never
-  // overlap (__restrict: without it every 8-lane loop paid for a run-time aliasing check).
+  // column l at [i * W + l] (W = 1 is one ordinary column). They are written once against
+  // lanes_t<Scalar, W> (core/lane_vector.hpp: plain Scalar at W = 1, one SIMD value of W lanes
+  // otherwise), so each lane performs exactly the operations a single column does, in the same
+  // order: a column's bits do not depend on W or on its lane. Their arrays never overlap
+  // (__restrict: without it every 8-lane loop paid for a run-time aliasing check).
 
   /// Rows of a triangular product computed together (tile_rows W sums held in registers).
   static constexpr long tile_rows = 8;
@@ -330,14 +332,15 @@ struct frame {
   template <int R, int W>
   static void product_rows(const Scalar* __restrict A, long D, long i0, long j0, long j1,
                            const Scalar* __restrict y, Scalar* __restrict out) {
-    Scalar acc[R][W] = {};
+    using V = lanes_t<Scalar, W>;
+    V acc[R] = {};
     for (long j = j0; j < j1; ++j) {
       const Scalar* a = A + j * D + i0;  // A(i0 .. i0 + R - 1, j), contiguous
-      for (int r = 0; r < R; ++r)
-        for (int l = 0; l < W; ++l) acc[r][l] += a[r] * y[j * W + l];
+      V yj;
+      read_lanes<Scalar, W>(y + j * W, yj);
+      for (int r = 0; r < R; ++r) acc[r] += yj * a[r];
     }
-    for (int r = 0; r < R; ++r)
-      for (int l = 0; l < W; ++l) out[(i0 + r) * W + l] = acc[r][l];
+    for (int r = 0; r < R; ++r) write_lanes<Scalar, W>(out + (i0 + r) * W, acc[r]);
   }
 
   /// out <- A y for a triangular A (Lower: G_k, else G_k^T; exact zeros in the other triangle),
@@ -364,51 +367,35 @@ struct frame {
   template <bool WithLse = true, int W = 1>
   void responsibilities(const Scalar* __restrict x, Scalar* __restrict u, Scalar* __restrict r,
                         Scalar* __restrict lse, Scalar* __restrict work) const {
+    using V = lanes_t<Scalar, W>;
     for (long k = 0; k < K; ++k) {
       const Scalar* mk = m.data() + k * D;
       Scalar* uk = u + k * D * W;
       Scalar quad[W] = {};  // every kind sets it; initialised for the compiler
       switch (kind) {
-        case covariance_kind::isotropic: {
-          const Scalar p_inv = ip[k];
-          Scalar q[4][W] = {};
-          long i = 0;
-          for (; i + 4 <= D; i += 4)
-            for (long t = 0; t < 4; ++t)
-              for (int l = 0; l < W; ++l) {
-                const Scalar d = x[(i + t) * W + l] - mk[i + t];
-                q[t][l] += d * d;
-                uk[(i + t) * W + l] = d * p_inv;
-              }
-          for (; i < D; ++i)
-            for (int l = 0; l < W; ++l) {
-              const Scalar d = x[i * W + l] - mk[i];
-              q[0][l] += d * d;
-              uk[i * W + l] = d * p_inv;
-            }
-          for (int l = 0; l < W; ++l) quad[l] = ((q[0][l] + q[1][l]) + (q[2][l] + q[3][l])) * p_inv;
-          break;
-        }
+        case covariance_kind::isotropic:
         case covariance_kind::diagonal: {
-          const Scalar* id = idiag.data() + k * D;
-          Scalar q[4][W] = {};
+          // Element i's precision: 1 / p_k (isotropic) or 1 / P_k,ii; the isotropic quadratic
+          // form is |x - m_k|^2 / p_k, the diagonal one sum_i (x_i - m_k,i) u_k,i.
+          const bool iso = kind == covariance_kind::isotropic;
+          const Scalar p_inv = iso ? ip[k] : Scalar(0);
+          const Scalar* id = iso ? nullptr : idiag.data() + k * D;
+          V q[4] = {};
+          const auto term = [&](long i, V& qt) {
+            V d;
+            read_lanes<Scalar, W>(x + i * W, d);
+            d = d - mk[i];
+            const V ui = d * (iso ? p_inv : id[i]);
+            qt += iso ? d * d : d * ui;
+            write_lanes<Scalar, W>(uk + i * W, ui);
+          };
           long i = 0;
           for (; i + 4 <= D; i += 4)
-            for (long t = 0; t < 4; ++t)
-              for (int l = 0; l < W; ++l) {
-                const Scalar d = x[(i + t) * W + l] - mk[i + t];
-                const Scalar ui = d * id[i + t];
-                q[t][l] += d * ui;
-                uk[(i + t) * W + l] = ui;
-              }
-          for (; i < D; ++i)
-            for (int l = 0; l < W; ++l) {
-              const Scalar d = x[i * W + l] - mk[i];
-              const Scalar ui = d * id[i];
-              q[0][l] += d * ui;
-              uk[i * W + l] = ui;
-            }
-          for (int l = 0; l < W; ++l) quad[l] = (q[0][l] + q[1][l]) + (q[2][l] + q[3][l]);
+            for (long t = 0; t < 4; ++t) term(i + t, q[t]);
+          for (; i < D; ++i) term(i, q[0]);
+          const V sum = (q[0] + q[1]) + (q[2] + q[3]);
+          const V qv = iso ? sum * p_inv : sum;
+          for (int l = 0; l < W; ++l) quad[l] = lane<Scalar, W>(qv, l);
           break;
         }
         case covariance_kind::full: {
@@ -463,13 +450,17 @@ struct frame {
       for (long i = 0; i < D; ++i) s[i] = -s[i];
       return;
     }
-    // A register sum per coordinate (and lane) instead of read-modify-writes of s that the
+    // A register sum per coordinate (all lanes) instead of read-modify-writes of s that the
     // compiler must assume may alias u.
+    using V = lanes_t<Scalar, W>;
     for (long i = 0; i < D; ++i) {
-      Scalar acc[W] = {};
-      for (long k = 0; k < K; ++k)
-        for (int l = 0; l < W; ++l) acc[l] += r[k * W + l] * u[(k * D + i) * W + l];
-      for (int l = 0; l < W; ++l) s[i * W + l] = -acc[l];
+      V acc = {}, rk, uki;
+      for (long k = 0; k < K; ++k) {
+        read_lanes<Scalar, W>(r + k * W, rk);
+        read_lanes<Scalar, W>(u + (k * D + i) * W, uki);
+        acc += rk * uki;
+      }
+      write_lanes<Scalar, W>(s + i * W, -acc);
     }
   }
 
@@ -479,26 +470,27 @@ struct frame {
   template <int W = 1>
   void laplacian(const Scalar* __restrict u, const Scalar* __restrict r,
                  const Scalar* __restrict s, Scalar* __restrict lap) const {
-    Scalar acc[W] = {};
+    using V = lanes_t<Scalar, W>;
+    V acc = {};
     for (long k = 0; k < K; ++k) {
       const Scalar* uk = u + k * D * W;
-      Scalar q[4][W] = {};
+      V q[4] = {};
+      const auto term = [&](long i, V& qt) {
+        V ui, si;
+        read_lanes<Scalar, W>(uk + i * W, ui);
+        read_lanes<Scalar, W>(s + i * W, si);
+        const V ci = ui + si;
+        qt += ci * ci;
+      };
       long i = 0;
       for (; i + 4 <= D; i += 4)
-        for (long t = 0; t < 4; ++t)
-          for (int l = 0; l < W; ++l) {
-            const Scalar ci = uk[(i + t) * W + l] + s[(i + t) * W + l];
-            q[t][l] += ci * ci;
-          }
-      for (; i < D; ++i)
-        for (int l = 0; l < W; ++l) {
-          const Scalar ci = uk[i * W + l] + s[i * W + l];
-          q[0][l] += ci * ci;
-        }
-      for (int l = 0; l < W; ++l)
-        acc[l] += r[k * W + l] * (((q[0][l] + q[1][l]) + (q[2][l] + q[3][l])) - tr[k]);
+        for (long t = 0; t < 4; ++t) term(i + t, q[t]);
+      for (; i < D; ++i) term(i, q[0]);
+      V rk;
+      read_lanes<Scalar, W>(r + k * W, rk);
+      acc += rk * (((q[0] + q[1]) + (q[2] + q[3])) - tr[k]);
     }
-    for (int l = 0; l < W; ++l) lap[l] = acc[l];
+    write_lanes<Scalar, W>(lap, acc);
   }
 
   /// out <- P_k^{-1} c (c is not modified; work holds D scalars).
