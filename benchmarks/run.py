@@ -229,8 +229,10 @@ def item1_2(bdir, data, rounds, results):
         log(f"item 1/2: reverse SDE {name}")
         rows = []
         for r in range(rounds):
+            # Six interleaved pairs per round: the tracking cost is a few percent, about the
+            # spread of one pair's ratio on a shared VM.
             cpp = run_json([f"{bdir}/bench_reverse_sde", "--mixture", mix, "--n", "4096",
-                            "--steps", "1000", "--window", str(w_cpp), "--reps", "2",
+                            "--steps", "1000", "--window", str(w_cpp), "--reps", "6",
                             "--configs", "track=1,threads=1;track=0,threads=1"])
             if have_limit:
                 lim = run_json([f"{bdir}/bench_reverse_sde_limit", "--mixture", mix, "--n", "4096",

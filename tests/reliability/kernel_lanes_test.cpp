@@ -65,8 +65,9 @@ bool same_bits(const matrix<double>& a, const matrix<double>& b) {
 }  // namespace
 
 // D = 2, K = 8 runs blocks of 8 columns; D = 40, K = 16 blocks of 4 (a block of 8 would not
-// fit 32 KiB); the columns left over go one by one. D = 13 gives the full covariances'
-// triangular products a tile of 8 rows and 5 rows one by one.
+// fit 32 KiB); builds with narrower SIMD registers use narrower blocks; the columns left over
+// go one by one. D = 13 gives the full covariances' triangular products a tile of 8 rows and 5
+// rows one by one.
 TEST_CASE("kernels: a mixture column has the same bits in every batch and lane", "[repro]") {
   for (const auto& [D, K] : std::vector<std::pair<long, int>>{{2, 8}, {13, 5}, {40, 16}})
     for (const gm& m : mixtures(D, K)) {

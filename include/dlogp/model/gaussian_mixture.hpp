@@ -10,6 +10,7 @@
 // whatever the batch (see detail/gmm_frame.hpp).
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <concepts>
 #include <cstdint>
@@ -249,15 +250,17 @@ class gaussian_mixture {
 
   /// run() with blocks of 8 columns (one AVX-512 register of doubles), or of 4 when a block's
   /// u (D K W scalars) would outgrow 32 KiB, the L1 cache of current x86 cores: at D = 64,
-  /// K = 16 blocks of 8 spilled to L2 and ran at half the speed of blocks of 4. The width
-  /// changes no bits.
+  /// K = 16 blocks of 8 spilled to L2 and ran at half the speed of blocks of 4; and never more
+  /// columns than one SIMD register of the build holds (core/lane_vector.hpp: a block split
+  /// over two SSE2 registers ran 15% slower than blocks of 2). The width changes no bits.
   template <bool WithLse, class Body>
   void run_lanes(double t, const matrix<Scalar>& X, detail::gmm::frame_parts parts,
                  Body&& body) const {
+    constexpr int register_lanes = detail::simd_register_bytes / int(sizeof(Scalar));
     if (long(sizeof(Scalar)) * dimension() * components() * 8 <= 32768)
-      run<8, WithLse>(t, X, parts, body);
+      run<std::min(8, register_lanes), WithLse>(t, X, parts, body);
     else
-      run<4, WithLse>(t, X, parts, body);
+      run<std::min(4, register_lanes), WithLse>(t, X, parts, body);
   }
 
   /// The per-call skeleton: check X, build the frame once, then blocks of Lanes columns through
