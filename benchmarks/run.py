@@ -1582,8 +1582,8 @@ at about 40% of dgemm: a tile of 8 rows x 4 columns per component, where dgemm r
 value across a much larger register block. Before these kernels a column did a forward and a
 back substitution per component (a division and a chain of dependent rows each, about 5
 GFLOP/s), and the frame used Eigen's LLT and a dense triangular solve for the inverse: 42 k
-trajectory-steps per CPU second in chunks of 64 (now about 95 k, and 136 k in chunks of 1024),
-the PF-ODE 15.9 k (now about 49 k). A goal of 10x PyTorch's `precision` form is out of reach for
+trajectory-steps per CPU second in chunks of 64 (now about 111 k, and 175 k in chunks of 1024),
+the PF-ODE 15.9 k (now about 54 k). A goal of 10x PyTorch's `precision` form is out of reach for
 any implementation of this maths on this core (`dgemm limit` above: under 3x). PyTorch's
 `precision` form is 3-4x faster than the same maths written with `einsum` and fresh tensors: at
 N = 4096 a 32 MB temporary per step costs more in page faults than the product (see the
