@@ -7,7 +7,6 @@
 // own loop vectorisation of such kernels was unreliable: GCC packed the lanes of several
 // independent sums into one register and paid for permutations on every load.
 #include <cstring>
-#include <type_traits>
 
 namespace dlogp::detail {
 
@@ -21,72 +20,57 @@ inline constexpr int simd_register_bytes =
     16;
 #endif
 
-/// W lanes as N parts of `Part` (Part: W / N lanes of Scalar, or Scalar itself), with the
-/// element-wise operations the kernels use: for lanes wider than the build's SIMD registers
-/// (GCC lowers a vector extension wider than the hardware's through memory: a third slower at
-/// D = 64 than register-sized parts) and for compilers without vector extensions.
-template <class Scalar, int W, class Part, int N>
-struct lane_parts {
-  static constexpr int per_part = W / N;
-  Part v[N];
-  Scalar operator[](int l) const {
-    if constexpr (per_part == 1)
-      return v[l];
-    else
-      return v[l / per_part][l % per_part];
-  }
-  friend lane_parts operator+(lane_parts a, const lane_parts& b) {
-    for (int i = 0; i < N; ++i) a.v[i] = a.v[i] + b.v[i];
+/// W lanes as a plain array with the element-wise operations the kernels use, for compilers
+/// without vector extensions.
+template <class Scalar, int W>
+struct lane_array {
+  Scalar v[W];
+  Scalar operator[](int l) const { return v[l]; }
+  friend lane_array operator+(lane_array a, const lane_array& b) {
+    for (int l = 0; l < W; ++l) a.v[l] = a.v[l] + b.v[l];
     return a;
   }
-  friend lane_parts operator-(lane_parts a, const lane_parts& b) {
-    for (int i = 0; i < N; ++i) a.v[i] = a.v[i] - b.v[i];
+  friend lane_array operator-(lane_array a, const lane_array& b) {
+    for (int l = 0; l < W; ++l) a.v[l] = a.v[l] - b.v[l];
     return a;
   }
-  friend lane_parts operator*(lane_parts a, const lane_parts& b) {
-    for (int i = 0; i < N; ++i) a.v[i] = a.v[i] * b.v[i];
+  friend lane_array operator*(lane_array a, const lane_array& b) {
+    for (int l = 0; l < W; ++l) a.v[l] = a.v[l] * b.v[l];
     return a;
   }
-  friend lane_parts operator-(lane_parts a, Scalar b) {
-    for (int i = 0; i < N; ++i) a.v[i] = a.v[i] - b;
+  friend lane_array operator-(lane_array a, Scalar b) {
+    for (int l = 0; l < W; ++l) a.v[l] = a.v[l] - b;
     return a;
   }
-  friend lane_parts operator*(lane_parts a, Scalar b) {
-    for (int i = 0; i < N; ++i) a.v[i] = a.v[i] * b;
+  friend lane_array operator*(lane_array a, Scalar b) {
+    for (int l = 0; l < W; ++l) a.v[l] = a.v[l] * b;
     return a;
   }
-  friend lane_parts operator-(lane_parts a) {
-    for (int i = 0; i < N; ++i) a.v[i] = -a.v[i];
+  friend lane_array operator-(lane_array a) {
+    for (int l = 0; l < W; ++l) a.v[l] = -a.v[l];
     return a;
   }
-  lane_parts& operator+=(const lane_parts& b) { return *this = *this + b; }
+  lane_array& operator+=(const lane_array& b) { return *this = *this + b; }
 };
 
 /// How W lanes of Scalar are held: Scalar itself for one lane; with vector extensions (GCC,
-/// Clang) one vector when W lanes fit a register of the build, else register-sized parts;
-/// otherwise W scalars.
-template <class Scalar, int W, class Enable = void>
+/// Clang) one vector, which must fit a register of the build (a wider vector extension is
+/// lowered through memory: blocks of 4 doubles on SSE2 ran a third slower than blocks of 2, so
+/// the kernels' callers pick blocks of at most simd_register_bytes); otherwise W scalars.
+template <class Scalar, int W>
 struct lane_vector {
-  using type = lane_parts<Scalar, W, Scalar, W>;
+#if defined(__GNUC__)
+  static_assert(int(sizeof(Scalar)) * W <= simd_register_bytes,
+                "a block of lanes wider than one SIMD register of the build");
+  typedef Scalar type __attribute__((vector_size(sizeof(Scalar) * W)));
+#else
+  using type = lane_array<Scalar, W>;
+#endif
 };
 template <class Scalar>
 struct lane_vector<Scalar, 1> {
   using type = Scalar;
 };
-#if defined(__GNUC__)
-template <class Scalar, int Bytes>
-struct simd_of {
-  typedef Scalar type __attribute__((vector_size(Bytes)));
-};
-template <class Scalar, int W>
-struct lane_vector<Scalar, W, std::enable_if_t<(W > 1)>> {
-  static constexpr int bytes = int(sizeof(Scalar)) * W;
-  using type = std::conditional_t<
-      (bytes <= simd_register_bytes), typename simd_of<Scalar, bytes>::type,
-      lane_parts<Scalar, W, typename simd_of<Scalar, simd_register_bytes>::type,
-                 bytes / simd_register_bytes>>;
-};
-#endif
 
 /// W lanes of Scalar: Scalar itself when W = 1.
 template <class Scalar, int W>

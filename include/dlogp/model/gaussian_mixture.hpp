@@ -439,9 +439,8 @@ void gaussian_mixture<Scalar, Process>::score_and_laplacian(
   const long D = dimension();
   S.resize(D, X.cols());
   lap.resize(X.cols());
-  run_lanes<false>(t, X, {}, [&](const auto& f, long j0, auto width,
-                                              const Scalar* u, const Scalar* r, const Scalar*,
-                                              scratch& sc) {
+  run_lanes<false>(t, X, {}, [&](const auto& f, long j0, auto width, const Scalar* u,
+                                 const Scalar* r, const Scalar*, scratch& sc) {
     constexpr int W = decltype(width)::value;
     f.template score<W>(u, r, sc.s.data());
     f.template laplacian<W>(u, r, sc.s.data(), lap.data() + j0);
