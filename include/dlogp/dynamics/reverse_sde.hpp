@@ -41,16 +41,15 @@ class reverse_sde {
       const S a = S(-f * double(D)), b = S(0.5 * g2), c = S(g);
       // Small D known at compile time: with a run-time column stride the lane loops stay scalar.
       switch (D) {
-        case 1: track_all<1>(N, Z, a, b, c, dL, noise_l); break;
-        case 2: track_all<2>(N, Z, a, b, c, dL, noise_l); break;
-        case 3: track_all<3>(N, Z, a, b, c, dL, noise_l); break;
-        default: track_all<0>(N, Z, a, b, c, dL, noise_l); break;
+        case 1: track_all<1>(N, score, Z, a, b, c, dL, noise_l); break;
+        case 2: track_all<2>(N, score, Z, a, b, c, dL, noise_l); break;
+        case 3: track_all<3>(N, score, Z, a, b, c, dL, noise_l); break;
+        default: track_all<0>(N, score, Z, a, b, c, dL, noise_l); break;
       }
     } else {
       dL.setZero(X.cols());
       noise_l.setZero(X.cols());
     }
-    return 1;
   }
 
  private:
@@ -58,23 +57,23 @@ class reverse_sde {
   /// length known at compile time): blocks of 8 columns through the lane loop, the rest one by
   /// one. Larger D (FixedD = 0): one column at a time, its four partial sums as one vector.
   template <long FixedD>
-  void track_all(long N, const matrix<S>& Z, S a, S b, S c, vector<S>& dL,
-                 vector<S>& noise_l) const {
+  static void track_all(long N, const matrix<S>& score, const matrix<S>& Z, S a, S b, S c,
+                        vector<S>& dL, vector<S>& noise_l) {
     const long D = FixedD ? FixedD : Z.rows();
     long j = 0;
     if constexpr (FixedD != 0)
-      for (; j + 8 <= N; j += 8) track<8, FixedD>(j, D, Z, a, b, c, dL, noise_l);
-    for (; j < N; ++j) track<1, FixedD>(j, D, Z, a, b, c, dL, noise_l);
+      for (; j + 8 <= N; j += 8) track<8, FixedD>(j, D, score, Z, a, b, c, dL, noise_l);
+    for (; j < N; ++j) track<1, FixedD>(j, D, score, Z, a, b, c, dL, noise_l);
   }
 
   /// dL = a - b |s|^2 and noise_l = c s.z for W consecutive columns from j0: |s|^2 and s.z in
   /// one pass, each with four partial sums (a fixed order that depends only on D, like
   /// gmm's dot4, so a column's bits do not depend on W); the loops over lanes vectorise.
   template <int W, long FixedD>
-  void track(long j0, long D_run, const matrix<S>& Z, S a, S b, S c, vector<S>& dL,
-             vector<S>& noise_l) const {
+  static void track(long j0, long D_run, const matrix<S>& score, const matrix<S>& Z, S a, S b,
+                    S c, vector<S>& dL, vector<S>& noise_l) {
     const long D = FixedD ? FixedD : D_run;
-    const S* __restrict s = score_.data() + j0 * D;
+    const S* __restrict s = score.data() + j0 * D;
     const S* __restrict z = Z.data() + j0 * D;
     S n[4][W] = {}, d[4][W] = {};
     long i = 0;

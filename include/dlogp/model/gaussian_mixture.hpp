@@ -102,13 +102,13 @@ class gaussian_mixture_posterior {
       U.col(k) = d;
     }
     double mx = l[0];
-    for (long k = 1; k < K; ++k) mx = std::max(mx, l[k]);
+    for (long k = 1; k < K; ++k) mx = std::max(mx, l[std::size_t(k)]);
     double sum = 0;
-    for (long k = 0; k < K; ++k) sum += std::exp(l[k] - mx);
+    for (long k = 0; k < K; ++k) sum += std::exp(l[std::size_t(k)] - mx);
     const double lse = mx + std::log(sum);
     if (grad || hess) {
       vector<double> r(K);  // exp(l - max) / sum, exact to eps even when |lse| is huge
-      for (long k = 0; k < K; ++k) r(k) = std::exp(l[k] - mx) / sum;
+      for (long k = 0; k < K; ++k) r(k) = std::exp(l[std::size_t(k)] - mx) / sum;
       const vector<double> s = -(U * r);
       if (grad) *grad = s;
       if (hess) {
@@ -319,7 +319,7 @@ gaussian_mixture<Scalar, Process>::gaussian_mixture(Process p, std::vector<doubl
   detail::require_dimension(K, long(covariances.size()),
                             "gaussian_mixture: number of covariances");
   for (long k = 0; k < K; ++k) {
-    matrix<double>& S = covariances[k];
+    matrix<double>& S = covariances[std::size_t(k)];
     const std::string who = "gaussian_mixture: covariance " + std::to_string(k);
     detail::require_dimension(D, S.rows(), who + " rows");
     detail::require_dimension(D, S.cols(), who + " columns");
@@ -405,7 +405,8 @@ matrix<double> gaussian_mixture<Scalar, Process>::marginal_covariance(double t) 
   matrix<double> C = matrix<double>::Zero(dimension(), dimension());
   for (long k = 0; k < components(); ++k) {
     const vector<double> d = a * c_.means.col(k) - mean;
-    C += c_.weights[k] * (detail::gmm::diffused_covariance(c_, k, a * a, s2) + d * d.transpose());
+    C += c_.weights[std::size_t(k)] *
+         (detail::gmm::diffused_covariance(c_, k, a * a, s2) + d * d.transpose());
   }
   return C;
 }
@@ -456,7 +457,7 @@ void gaussian_mixture<Scalar, Process>::hessian(
   double a, s2;
   detail::gmm::time_coefficients(process_, t, a, s2);
   const detail::gmm::frame<Scalar> f(c_, a, s2, t, {});
-  std::vector<Scalar> u(D * K), r(K), w(D), s(D), c(D), pc(D);
+  vector<Scalar> u(D * K), r(K), w(D), s(D), c(D), pc(D);
   Scalar lse;
   f.responsibilities(x.data(), u.data(), r.data(), &lse, w.data());
   f.score(u.data(), r.data(), s.data());
@@ -540,9 +541,9 @@ auto gaussian_mixture<Scalar, Process>::posterior(
   detail::require(v > 0, "gaussian_mixture: posterior needs sigma_t^2 - a^2 sigma_s^2 > 0 (" +
                              detail::gmm::num(v) + ")");
   const vector<double> x = x_t.template cast<double>();
-  std::vector<double> logw(K);
+  std::vector<double> logw(static_cast<std::size_t>(K));
   matrix<double> means(D, K);
-  std::vector<matrix<double>> covs(K);
+  std::vector<matrix<double>> covs(static_cast<std::size_t>(K));
   const double log2pi = std::log(2.0 * std::numbers::pi);
   for (long k = 0; k < K; ++k) {
     const matrix<double> Ps = detail::gmm::diffused_covariance(c_, k, as * as, s2s);
@@ -556,17 +557,18 @@ auto gaussian_mixture<Scalar, Process>::posterior(
     const matrix<double> Lt = llt.matrixL();
     double logdet = 0;
     for (long i = 0; i < D; ++i) logdet += 2.0 * std::log(Lt(i, i));
-    logw[k] = c_.log_weights[k] - 0.5 * (double(D) * log2pi + logdet + y.squaredNorm());
+    logw[std::size_t(k)] =
+        c_.log_weights[std::size_t(k)] - 0.5 * (double(D) * log2pi + logdet + y.squaredNorm());
     means.col(k) = as * c_.means.col(k) + a * (Ps * llt.solve(d));
     const matrix<double> C = v * llt.solve(Ps);
-    covs[k] = 0.5 * (C + C.transpose());
+    covs[std::size_t(k)] = 0.5 * (C + C.transpose());
   }
   double mx = logw[0];
-  for (long k = 1; k < K; ++k) mx = std::max(mx, logw[k]);
+  for (long k = 1; k < K; ++k) mx = std::max(mx, logw[std::size_t(k)]);
   double sum = 0;
-  for (long k = 0; k < K; ++k) sum += std::exp(logw[k] - mx);
+  for (long k = 0; k < K; ++k) sum += std::exp(logw[std::size_t(k)] - mx);
   const double lse = mx + std::log(sum);
-  for (long k = 0; k < K; ++k) logw[k] -= lse;
+  for (long k = 0; k < K; ++k) logw[std::size_t(k)] -= lse;
   return posterior_type(std::move(logw), std::move(means), std::move(covs));
 }
 
@@ -579,19 +581,19 @@ void gaussian_mixture<Scalar, Process>::sample(
   double a, s2;
   detail::gmm::time_coefficients(process_, t, a, s2);
   // Cumulative weights; the last is forced to 1 so a uniform of exactly 1 still finds one.
-  std::vector<double> cum(K);
+  vector<double> cum(K);
   double acc = 0;
-  for (long k = 0; k < K; ++k) cum[k] = (acc += c_.weights[k]);
+  for (long k = 0; k < K; ++k) cum[k] = (acc += c_.weights[std::size_t(k)]);
   cum[K - 1] = 1.0;
   // x = alpha mu_k + L_k z with L_k L_k^T = P_k(t): a Cholesky factor for full covariances,
   // elementwise square roots otherwise (D x K).
   const bool full = c_.kind == covariance_kind::full;
-  std::vector<matrix<double>> Lk(full ? K : 0);
+  std::vector<matrix<double>> Lk(full ? static_cast<std::size_t>(K) : 0);
   matrix<double> root(D, K);
   for (long k = 0; k < K; ++k) {
     const matrix<double> P = detail::gmm::diffused_covariance(c_, k, a * a, s2);
     if (full) {
-      Lk[k] = detail::gmm::cholesky_or_throw(P, k, t);
+      Lk[std::size_t(k)] = detail::gmm::cholesky_or_throw(P, k, t);
     } else {
       for (long i = 0; i < D; ++i) {
         detail::require(P(i, i) > 0, "gaussian_mixture: covariance of component " +
@@ -609,7 +611,7 @@ void gaussian_mixture<Scalar, Process>::sample(
     random_stream(seed, ids[j], purpose::data).fill_normal(0, z.data(), D);
     Scalar* xj = X.data() + j * D;
     if (full) {
-      const double* Lkd = Lk[k].data();
+      const double* Lkd = Lk[std::size_t(k)].data();
       for (long i = 0; i < D; ++i) {
         double xi = a * c_.means(i, k);
         for (long l = 0; l <= i; ++l) xi += Lkd[i + l * D] * z(l);  // (L z)_i, fixed order
@@ -631,7 +633,7 @@ void gaussian_mixture<Scalar, Process>::set_weights_and_means(
   detail::require_dimension(K, means.cols(), "gaussian_mixture: number of means");
   double sum = 0;
   for (long k = 0; k < K; ++k) {
-    const double w = weights[k];
+    const double w = weights[std::size_t(k)];
     const std::string who = "gaussian_mixture: weight " + std::to_string(k);
     detail::require(std::isfinite(w), who + " is not finite (" + detail::gmm::num(w) + ")");
     detail::require(w >= 0, who + " is negative (" + detail::gmm::num(w) + ")");
@@ -647,11 +649,11 @@ void gaussian_mixture<Scalar, Process>::set_weights_and_means(
                       "gaussian_mixture: mean " + std::to_string(k) + " is not finite (" +
                           detail::gmm::num(means(i, k)) + ")");
   // Normalise: users may pass unnormalised weights (e.g. counts).
-  c_.weights.resize(K);
-  c_.log_weights.resize(K);
+  c_.weights.resize(std::size_t(K));
+  c_.log_weights.resize(std::size_t(K));
   for (long k = 0; k < K; ++k) {
-    c_.weights[k] = weights[k] / sum;
-    c_.log_weights[k] = std::log(weights[k]) - std::log(sum);
+    c_.weights[std::size_t(k)] = weights[std::size_t(k)] / sum;
+    c_.log_weights[std::size_t(k)] = std::log(weights[std::size_t(k)]) - std::log(sum);
   }
   c_.means = std::move(means);
 }

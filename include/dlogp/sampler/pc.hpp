@@ -29,15 +29,16 @@
 #include <string>
 #include <vector>
 
-#include "dlogp/core/column_ops.hpp"
 #include "dlogp/core/concepts.hpp"
 #include "dlogp/core/random.hpp"
 #include "dlogp/core/time_grid.hpp"
 #include "dlogp/core/types.hpp"
+#include "dlogp/dynamics/reverse_sde.hpp"
 #include "dlogp/error.hpp"
 #include "dlogp/integrate.hpp"
 #include "dlogp/process/prior.hpp"
 #include "dlogp/sampler/langevin.hpp"
+#include "dlogp/scheme/euler_maruyama.hpp"
 
 namespace dlogp {
 
@@ -76,8 +77,9 @@ void pc_chunk(const M& model, const P& p, const std::vector<double>& times, long
   langevin_mover<M> mover(model);
   column_guard<S> guard(n, stats, track);
   guard.start(times.front());
-  matrix<S> Z(D, n), drift, noise_x;
-  vector<S> norms, s_dot_z, dl, noise_l;
+  matrix<S> Z(D, n);
+  const reverse_sde<M, P> predictor(model, p);
+  euler_maruyama::stepper<S> em;
   for (std::size_t i = 0; i + 1 < times.size(); ++i) {
     const double t = times[i], dt = times[i + 1] - times[i];
     long evals = 0;
@@ -110,25 +112,16 @@ void pc_chunk(const M& model, const P& p, const std::vector<double>& times, long
       guard.check(X, L, evals, t, false);
       evals = 0;
     }
-    // Predictor: the reverse SDE's Euler-Maruyama step, written as reverse_sde + euler_maruyama
-    // compute it (same expressions, hence the same bits).
+    // Predictor: the Euler-Maruyama step of the reverse SDE through the same code as
+    // integrate() (hence the same bits), from the mover's score at (t, X): when log p is
+    // tracked, the last corrector move has already evaluated it.
     evals += guard.attempt(X, L, [&] {
       const long e = mover.ensure_score(t, X);
-      const matrix<S>& s = mover.score();
-      const double f = p.f(t), g2 = p.g2(t), g = std::sqrt(g2);
       fill_normal_columns(seed, purpose::brownian, ids, n, std::uint64_t(i) * std::uint64_t(D), D,
                           Z.data());
-      drift = S(f) * X - S(g2) * s;
-      noise_x = S(g) * Z;
-      if (track) {
-        column_squared_norms(s, norms);
-        column_dots(s, Z, s_dot_z);
-        dl = (S(-f * double(D)) - S(0.5 * g2) * norms.array()).matrix();
-        noise_l = S(g) * s_dot_z;
-      }
-      const S sq = S(std::sqrt(std::abs(dt)));
-      X += S(dt) * drift + sq * noise_x;
-      if (track) L += S(dt) * dl + sq * noise_l;
+      predictor.terms_from_score({.track_logp = track}, t, X, mover.score(), Z, em.drift, em.dl,
+                                 em.noise_x, em.noise_l);
+      em.advance(dt, X, L);
       return e;
     });
     mover.invalidate();

@@ -29,10 +29,16 @@ struct euler_maruyama {
       dl.resize(X.cols());
       noise_l.resize(X.cols());
       const long evals = dyn.sde_terms(ctx, t, X, Z, drift, dl, noise_x, noise_l);
+      advance(dt, X, L);
+      return evals;
+    }
+
+    /// The step from terms already in drift, dl, noise_x and noise_l (for samplers that form
+    /// them from a score they hold, sampler/pc.hpp).
+    void advance(double dt, matrix<S>& X, vector<S>& L) const {
       const S sq = S(std::sqrt(std::abs(dt)));
       X += S(dt) * drift + sq * noise_x;
       L += S(dt) * dl + sq * noise_l;
-      return evals;
     }
   };
 };

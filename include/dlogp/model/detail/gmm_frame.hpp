@@ -75,14 +75,14 @@ inline void diffused_covariance(const components_data& c, long k, double a2, dou
   switch (c.kind) {
     case covariance_kind::isotropic:
       P.setZero(D, D);
-      P.diagonal().setConstant(a2 * c.variances[k] + s2);
+      P.diagonal().setConstant(a2 * c.variances[std::size_t(k)] + s2);
       break;
     case covariance_kind::diagonal:
       P.setZero(D, D);
       for (long i = 0; i < D; ++i) P(i, i) = a2 * c.diagonals(i, k) + s2;
       break;
     case covariance_kind::full:
-      P.noalias() = a2 * c.covariances[k];
+      P.noalias() = a2 * c.covariances[std::size_t(k)];
       P.diagonal().array() += s2;
       break;
   }
@@ -148,21 +148,25 @@ Matrix cholesky_or_throw(const Matrix& P, long k, double t) {
   return L;
 }
 
-/// sum_i a[i] b[i] with four interleaved partial sums (i mod 4) combined as (s0 + s1) + (s2 + s3):
-/// a fixed order that depends only on n, so still bit-identical per column, but not bound by
-/// the latency of one long chain of additions.
+/// sum_{i < n} term(i) in the mixture kernels' one order of summation: four interleaved partial
+/// sums (term i into sum i mod 4, the terms past the last multiple of 4 into sum 0) combined as
+/// (s0 + s1) + (s2 + s3). The order depends only on n, so a column's sums have the same bits in
+/// every batch and lane, and four chains keep the additions' latency off the critical path.
+/// V is Scalar, or a lanes_t with one sum per lane.
+template <class V, class Term>
+inline V sum_in_fours(long n, Term&& term) {
+  V s[4] = {};
+  long i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (long t = 0; t < 4; ++t) s[t] += term(i + t);
+  for (; i < n; ++i) s[0] += term(i);
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/// sum_i a[i] b[i] in sum_in_fours' order.
 template <class Scalar>
 inline Scalar dot4(const Scalar* a, const Scalar* b, long n) {
-  Scalar s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  long i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
-  }
-  for (; i < n; ++i) s0 += a[i] * b[i];
-  return (s0 + s1) + (s2 + s3);
+  return sum_in_fours<Scalar>(n, [&](long i) { return a[i] * b[i]; });
 }
 
 /// Thrown from the per-coordinate checks below; out of line so the message is only formatted
@@ -186,9 +190,9 @@ struct frame {
   long D = 0, K = 0;
   double alpha = 1, sigma2 = 0;
   matrix<Scalar> m;          // D x K: alpha mu_k
-  std::vector<Scalar> c;     // log w_k - (D/2) log 2 pi - (1/2) log det P_k
-  std::vector<Scalar> tr;    // tr P_k^{-1}
-  std::vector<Scalar> ip;    // isotropic: 1 / p_k
+  vector<Scalar> c;          // log w_k - (D/2) log 2 pi - (1/2) log det P_k
+  vector<Scalar> tr;         // tr P_k^{-1}
+  vector<Scalar> ip;         // isotropic: 1 / p_k
   matrix<Scalar> idiag;      // diagonal: D x K, 1 / P_k,ii
   // Full: G_k = L_k^{-1} (P_k = L_k L_k^T), lower triangular with exact zeros above the
   // diagonal, and G_k^T, both column-major: P_k^{-1} y = G_k^T (G_k y), two triangular
@@ -198,7 +202,7 @@ struct frame {
   std::vector<matrix<Scalar>> GT;
 
   // Only for the denoiser: S_k in Scalar (isotropic v_k, diagonal D x K, full D x D).
-  std::vector<Scalar> v;
+  vector<Scalar> v;
   matrix<Scalar> sdiag;
   std::vector<matrix<Scalar>> S;
 
@@ -229,11 +233,12 @@ struct frame {
       case covariance_kind::isotropic:
         ip.resize(K);
         for (long k = 0; k < K; ++k) {
-          const double p = a2 * cd.variances[k] + sigma2;
+          const double p = a2 * cd.variances[std::size_t(k)] + sigma2;
           if (!(p > 0 && std::isfinite(p))) not_positive_definite(k, t, p);
           ip[k] = Scalar(1.0 / p);
           tr[k] = Scalar(double(D) / p);
-          c[k] = Scalar(cd.log_weights[k] - double(D) * (half_log_2pi + 0.5 * std::log(p)));
+          c[k] = Scalar(cd.log_weights[std::size_t(k)] -
+                                     double(D) * (half_log_2pi + 0.5 * std::log(p)));
         }
         break;
       case covariance_kind::diagonal:
@@ -248,22 +253,25 @@ struct frame {
             trace += 1.0 / p;
           }
           tr[k] = Scalar(trace);
-          c[k] = Scalar(cd.log_weights[k] - double(D) * half_log_2pi - 0.5 * logdet);
+          c[k] =
+              Scalar(cd.log_weights[std::size_t(k)] - double(D) * half_log_2pi - 0.5 * logdet);
         }
         break;
       case covariance_kind::full:
-        G.resize(K);
-        GT.resize(K);
+        G.resize(std::size_t(K));
+        GT.resize(std::size_t(K));
         for (long k = 0; k < K; ++k) {
           diffused_covariance(cd, k, a2, sigma2, P_);
           cholesky_in_place(P_, k, t);
           const matrix<double>& L = P_;
           double logdet = 0;
           for (long i = 0; i < D; ++i) logdet += 2.0 * std::log(L(i, i));
-          c[k] = Scalar(cd.log_weights[k] - double(D) * half_log_2pi - 0.5 * logdet);
+          c[k] =
+              Scalar(cd.log_weights[std::size_t(k)] - double(D) * half_log_2pi - 0.5 * logdet);
           invert_lower(L, GT_);
-          GT[k] = GT_.template cast<Scalar>();  // no allocation when the size is unchanged
-          G[k] = GT[k].transpose();
+          // no allocation when the size is unchanged
+          GT[std::size_t(k)] = GT_.template cast<Scalar>();
+          G[std::size_t(k)] = GT[std::size_t(k)].transpose();
           double trace = 0;  // tr P^{-1} = |L^{-1}|_F^2, row by row
           for (long i = 0; i < D; ++i) trace += dot4(GT_.data() + i * D, GT_.data() + i * D, i + 1);
           tr[k] = Scalar(trace);
@@ -274,14 +282,15 @@ struct frame {
       switch (kind) {
         case covariance_kind::isotropic:
           v.resize(K);
-          for (long k = 0; k < K; ++k) v[k] = Scalar(cd.variances[k]);
+          for (long k = 0; k < K; ++k) v[k] = Scalar(cd.variances[std::size_t(k)]);
           break;
         case covariance_kind::diagonal:
           sdiag = cd.diagonals.template cast<Scalar>();
           break;
         case covariance_kind::full:
-          S.resize(K);
-          for (long k = 0; k < K; ++k) S[k] = cd.covariances[k].template cast<Scalar>();
+          S.resize(std::size_t(K));
+          for (long k = 0; k < K; ++k)
+            S[std::size_t(k)] = cd.covariances[std::size_t(k)].template cast<Scalar>();
           break;
       }
     }
@@ -362,8 +371,7 @@ struct frame {
   /// [(k D + i) W + l]), the responsibilities r_k (at [k W + l]; log-sum-exp, so far tails
   /// neither underflow nor give NaN), and log p_t(x) into lse[l] (skipped when WithLse is
   /// false: a score alone needs no log). work holds D W scalars. Isotropic and diagonal compute
-  /// the differences, u and the quadratic form in one pass with four partial sums (dot4's
-  /// order): the single running sum was bound by the latency of its additions at D = 64.
+  /// the differences, u and the quadratic form in one pass (sum_in_fours' order).
   template <bool WithLse = true, int W = 1>
   void responsibilities(const Scalar* __restrict x, Scalar* __restrict u, Scalar* __restrict r,
                         Scalar* __restrict lse, Scalar* __restrict work) const {
@@ -380,39 +388,31 @@ struct frame {
           const bool iso = kind == covariance_kind::isotropic;
           const Scalar p_inv = iso ? ip[k] : Scalar(0);
           const Scalar* id = iso ? nullptr : idiag.data() + k * D;
-          V q[4] = {};
-          const auto term = [&](long i, V& qt) {
+          const V sum = sum_in_fours<V>(D, [&](long i) {
             V d;
             read_lanes<Scalar, W>(x + i * W, d);
             d = d - mk[i];
             const V ui = d * (iso ? p_inv : id[i]);
-            qt += iso ? d * d : d * ui;
             write_lanes<Scalar, W>(uk + i * W, ui);
-          };
-          long i = 0;
-          for (; i + 4 <= D; i += 4)
-            for (long t = 0; t < 4; ++t) term(i + t, q[t]);
-          for (; i < D; ++i) term(i, q[0]);
-          const V sum = (q[0] + q[1]) + (q[2] + q[3]);
+            return iso ? d * d : d * ui;
+          });
           const V qv = iso ? sum * p_inv : sum;
           for (int l = 0; l < W; ++l) quad[l] = lane<Scalar, W>(qv, l);
           break;
         }
         case covariance_kind::full: {
           // The differences into uk (free until the last product), w = G_k (x - m_k) into
-          // work, the quadratic form |w|^2 per lane in dot4's order, u_k = G_k^T w.
+          // work, the quadratic form |w|^2 per lane, u_k = G_k^T w.
           for (long i = 0; i < D; ++i)
             for (int l = 0; l < W; ++l) uk[i * W + l] = x[i * W + l] - mk[i];
-          triangular_times<true, W>(G[k], uk, work, D);
-          Scalar q[4][W] = {};
-          long i = 0;
-          for (; i + 4 <= D; i += 4)
-            for (long t = 0; t < 4; ++t)
-              for (int l = 0; l < W; ++l) q[t][l] += work[(i + t) * W + l] * work[(i + t) * W + l];
-          for (; i < D; ++i)
-            for (int l = 0; l < W; ++l) q[0][l] += work[i * W + l] * work[i * W + l];
-          for (int l = 0; l < W; ++l) quad[l] = (q[0][l] + q[1][l]) + (q[2][l] + q[3][l]);
-          triangular_times<false, W>(GT[k], work, uk, D);
+          triangular_times<true, W>(G[std::size_t(k)], uk, work, D);
+          const V qv = sum_in_fours<V>(D, [&](long i) {
+            V wi;
+            read_lanes<Scalar, W>(work + i * W, wi);
+            return wi * wi;
+          });
+          for (int l = 0; l < W; ++l) quad[l] = lane<Scalar, W>(qv, l);
+          triangular_times<false, W>(GT[std::size_t(k)], work, uk, D);
           break;
         }
       }
@@ -466,7 +466,7 @@ struct frame {
 
   /// Lap log p_t = sum_k r_k (|u_k + s|^2 - tr P_k^{-1}) for W lane-major columns (the centred
   /// form of trace(H), free of the cancellation sum r |u|^2 - |s|^2 has in the tails); |c_k|^2
-  /// with dot4's four partial sums, c_k formed in registers.
+  /// in sum_in_fours' order, c_k formed in registers.
   template <int W = 1>
   void laplacian(const Scalar* __restrict u, const Scalar* __restrict r,
                  const Scalar* __restrict s, Scalar* __restrict lap) const {
@@ -474,21 +474,16 @@ struct frame {
     V acc = {};
     for (long k = 0; k < K; ++k) {
       const Scalar* uk = u + k * D * W;
-      V q[4] = {};
-      const auto term = [&](long i, V& qt) {
+      const V q = sum_in_fours<V>(D, [&](long i) {
         V ui, si;
         read_lanes<Scalar, W>(uk + i * W, ui);
         read_lanes<Scalar, W>(s + i * W, si);
         const V ci = ui + si;
-        qt += ci * ci;
-      };
-      long i = 0;
-      for (; i + 4 <= D; i += 4)
-        for (long t = 0; t < 4; ++t) term(i + t, q[t]);
-      for (; i < D; ++i) term(i, q[0]);
+        return ci * ci;
+      });
       V rk;
       read_lanes<Scalar, W>(r + k * W, rk);
-      acc += rk * (((q[0] + q[1]) + (q[2] + q[3])) - tr[k]);
+      acc += rk * (q - tr[k]);
     }
     write_lanes<Scalar, W>(lap, acc);
   }
@@ -505,8 +500,8 @@ struct frame {
         break;
       }
       case covariance_kind::full:
-        triangular_times<true, 1>(G[k], cv, work, D);
-        triangular_times<false, 1>(GT[k], work, out, D);
+        triangular_times<true, 1>(G[std::size_t(k)], cv, work, D);
+        triangular_times<false, 1>(GT[std::size_t(k)], work, out, D);
         break;
     }
   }
@@ -523,7 +518,7 @@ struct frame {
         break;
       }
       case covariance_kind::full: {
-        const Scalar* Sk = S[k].data();
+        const Scalar* Sk = S[std::size_t(k)].data();
         for (long i = 0; i < D; ++i) out[i] = 0;
         for (long j = 0; j < D; ++j) {
           const Scalar* col = Sk + j * D;
