@@ -383,6 +383,9 @@ integration_result<S> integrate(const Dyn& dynamics, Scheme,
     integration_result<S> result{std::move(x_start), std::move(log_p_start),
                                   std::vector<trajectory_stats>(std::size_t(N))};
 
+    long preferred = detail::default_chunk;
+    if constexpr (requires { dynamics.model(); })
+      preferred = detail::preferred_chunk(dynamics.model());
     detail::for_each_chunk(N, opt.execution, [&](long, long j0, long n) {
         Dyn dyn = dynamics;  // each chunk owns its workspaces
         matrix<S> X = result.x.middleCols(j0, n);
@@ -412,7 +415,7 @@ integration_result<S> integrate(const Dyn& dynamics, Scheme,
         }
         result.x.middleCols(j0, n) = X;
         result.log_p.segment(j0, n) = L;
-    });
+    }, preferred);
     return result;
   });
 }

@@ -279,10 +279,10 @@ TEST_CASE("reliability: bad inputs to the library API throw the documented error
          run_fixture f;
          annealed_langevin(f.model, vp_process{}, f.x, f.l, {.levels = 3, .steps_per_level = 1L << 30});
        }},
-      {"batch_size = 0", "invalid_argument", "batch_size must be >= 1",
+      {"negative batch_size", "invalid_argument", "batch_size must be >= 0",
        [] {
          run_fixture f;
-         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.execution = {.batch_size = 0}});
+         integrate(f.dyn, euler{}, f.x, f.l, 1.0, 1e-3, {.execution = {.batch_size = -1}});
        }},
       {"negative thread count", "invalid_argument", "threads must be >= 0",
        [] {

@@ -3,6 +3,7 @@
 // requests never end the process, and the chunk count survives a huge batch_size.
 #include <catch2/catch.hpp>
 #include <climits>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include <dlogp/dynamics/reverse_sde.hpp>
 #include <dlogp/error.hpp>
 #include <dlogp/integrate.hpp>
+#include <dlogp/model/any_score_model.hpp>
 #include <dlogp/model/gaussian_mixture.hpp>
 #include <dlogp/process/vp.hpp>
 #include <dlogp/scheme/dopri5.hpp>
@@ -121,6 +123,33 @@ TEST_CASE("integrate: batch_size = LONG_MAX runs as one chunk, bit-identical", "
   CHECK(detail::chunk_count(LONG_MAX, 1) == LONG_MAX);
   CHECK(detail::chunk_count(0, 64) == 0);
   CHECK(detail::chunk_count(129, 64) == 3);
+}
+
+TEST_CASE("chunks: without a batch_size a call sizes its chunks by the model's cost per call",
+          "[unit]") {
+  using detail::chunk_size;
+  CHECK(chunk_size(4096, {.batch_size = 7, .threads = 2}, 640) == 7);  // explicit wins
+  // Models without a fixed cost per call: chunks of 64, however many trajectories.
+  CHECK(chunk_size(4096, {.threads = 2}) == 64);
+  CHECK(chunk_size(10, {.threads = 2}) == 64);
+  // A preference of 640: cut to about four chunks per thread, never below 64.
+  CHECK(chunk_size(1L << 20, {.threads = 2}, 640) == 640);
+  CHECK(chunk_size(4096, {.threads = 1}, 640) == 640);
+  CHECK(chunk_size(100, {.threads = 2}, 640) == 64);
+#if DLOGP_HAS_OPENMP
+  CHECK(chunk_size(4096, {.threads = 2}, 640) == 512);
+  CHECK(chunk_size(1000, {.threads = 2}, 640) == 125);
+#endif
+  // The mixture: full covariances report D / 2 columns' work per call, the other kinds none;
+  // any_score_model passes it through.
+  const auto full = std::make_shared<const gaussian_mixture<double, vp_process>>(
+      test::random_mixture<double>(64, 3, 5));
+  CHECK(full->call_overhead() == 32);
+  CHECK(detail::preferred_chunk(*full) == 640);
+  CHECK(detail::preferred_chunk(any_score_model(full, "full")) == 640);
+  fixture f;
+  CHECK(f.m.call_overhead() == 0);
+  CHECK(detail::preferred_chunk(f.m) == 64);
 }
 
 TEST_CASE("threads: a request beyond what exists runs, with the same bits as 1 thread", "[unit]") {

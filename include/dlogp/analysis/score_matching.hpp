@@ -275,7 +275,7 @@ sm_estimate sm_run_unguarded(sm_objective kind, const M& model, const P& p,
   const long T = N * Mdraw;
   std::vector<double> all(static_cast<std::size_t>(T), 0.0);
   std::vector<long> evals_per_chunk(
-      static_cast<std::size_t>(chunk_count(T, opt.execution.batch_size)), 0);
+      static_cast<std::size_t>(chunk_count(T, chunk_size(T, opt.execution))), 0);
   for_each_chunk(T, opt.execution, [&](long c, long k0, long n) {
       sm_integrand<M> f(model, opt);
       std::vector<double> out;

@@ -16,28 +16,63 @@ namespace dlogp {
 
 /// How a call spreads its work: these settings never change results.
 struct execution_options {
-  long batch_size = 64;  ///< work units (trajectories, terms) per chunk
-  int threads = 0;       ///< 0: OpenMP's default, 1: serial (core/threads.hpp)
+  /// Work units (trajectories, terms) per chunk; 0: chosen per call (detail::chunk_size):
+  /// 64, or more for a model with a fixed cost per call (see call_overhead()).
+  long batch_size = 0;
+  int threads = 0;  ///< 0: OpenMP's default, 1: serial (core/threads.hpp)
 };
 
 }  // namespace dlogp
 
 namespace dlogp::detail {
 
-/// batch_size >= 1 and threads >= 0.
+/// batch_size >= 0 and threads >= 0.
 inline void require_execution_options(const std::string& who, const execution_options& e) {
-  require(e.batch_size >= 1,
-          who + ": batch_size must be >= 1 (" + std::to_string(e.batch_size) + ")");
+  require(e.batch_size >= 0, who + ": batch_size must be >= 0, 0 to let dlogp choose (" +
+                                 std::to_string(e.batch_size) + ")");
   require(e.threads >= 0, who + ": threads must be >= 0 (" + std::to_string(e.threads) + ")");
 }
 
-/// Calls body(c, first, count) for every chunk c of [0, n) in chunks of execution.batch_size
-/// (>= 1), on up to execution.threads threads (0: OpenMP's default; threads_for_chunks caps it).
+/// The chunk size of a call without a batch_size of its own.
+inline constexpr long default_chunk = 64;
+
+/// The chunk a model asks for: a model whose calls carry a fixed cost (a factorisation per
+/// time, say) reports it as call_overhead(), in units of one column's work; chunks of 20 times
+/// that keep it near 5% of a call. Models without one get default_chunk.
+template <class Model>
+long preferred_chunk(const Model& model) {
+  if constexpr (requires { model.call_overhead(); }) {
+    const long overhead = long(model.call_overhead());
+    return overhead > default_chunk / 20 ? 20 * overhead : default_chunk;
+  } else {
+    return default_chunk;
+  }
+}
+
+/// The chunk size for n work units: execution.batch_size when given; otherwise `preferred`
+/// (default_chunk or a model's preferred_chunk), cut so that every thread gets about four
+/// chunks, but never below default_chunk. Results never depend on it.
+inline long chunk_size(long n, const execution_options& execution,
+                       long preferred = default_chunk) {
+  if (execution.batch_size > 0) return execution.batch_size;
+#if DLOGP_HAS_OPENMP
+  const long threads = execution.threads > 0 ? execution.threads : omp_get_max_threads();
+#else
+  const long threads = 1;
+#endif
+  const long per_thread = chunk_count(n, 4 * threads);
+  return std::max(default_chunk, std::min(preferred, per_thread));
+}
+
+/// Calls body(c, first, count) for every chunk c of [0, n) in chunks of chunk_size(n,
+/// execution, preferred), on up to execution.threads threads (0: OpenMP's default;
+/// threads_for_chunks caps it).
 template <class Body>
-void for_each_chunk(long n, const execution_options& execution, Body&& body) {
-  const long chunk_size = execution.batch_size;
+void for_each_chunk(long n, const execution_options& execution, Body&& body,
+                    long preferred = default_chunk) {
+  const long size = chunk_size(n, execution, preferred);
   const int threads = execution.threads;
-  const long n_chunks = chunk_count(n, chunk_size);
+  const long n_chunks = chunk_count(n, size);
   std::exception_ptr failure;
 #if DLOGP_HAS_OPENMP
   const int team = threads_for_chunks(threads, omp_get_max_threads(), n_chunks);
@@ -45,8 +80,8 @@ void for_each_chunk(long n, const execution_options& execution, Body&& body) {
 #endif
   for (long c = 0; c < n_chunks; ++c) {
     try {
-      const long first = c * chunk_size;
-      body(c, first, std::min(chunk_size, n - first));
+      const long first = c * size;
+      body(c, first, std::min(size, n - first));
     } catch (...) {
 #if DLOGP_HAS_OPENMP
 #pragma omp critical(dlogp_chunk_failure)

@@ -27,6 +27,7 @@ class forward_sde {
       : model_(&model), process_(std::move(process)), div_(model, divergence) {}
 
   long dimension() const { return model_->dimension(); }
+  const Model& model() const { return *model_; }
   const Process& process() const { return process_; }
 
   long sde_terms(const batch_context& ctx, double t, const matrix<S>& X, const matrix<S>& Z,

@@ -25,14 +25,24 @@ class reverse_sde {
       : model_(&model), process_(std::move(process)) {}
 
   long dimension() const { return model_->dimension(); }
+  const Model& model() const { return *model_; }
   const Process& process() const { return process_; }
 
   long sde_terms(const batch_context& ctx, double t, const matrix<S>& X, const matrix<S>& Z,
                  matrix<S>& drift, vector<S>& dL, matrix<S>& noise_x, vector<S>& noise_l) {
-    const double f = process_.f(t), g2 = process_.g2(t), g = std::sqrt(g2);
     score_.resize(X.rows(), X.cols());
     model_->score(t, X, score_);
-    drift = S(f) * X - S(g2) * score_;
+    terms_from_score(ctx, t, X, score_, Z, drift, dL, noise_x, noise_l);
+    return 1;
+  }
+
+  /// sde_terms from a score already evaluated at (t, X): the predictor-corrector sampler's
+  /// predictor reuses the score its last corrector move left (sampler/pc.hpp).
+  void terms_from_score(const batch_context& ctx, double t, const matrix<S>& X,
+                        const matrix<S>& score, const matrix<S>& Z, matrix<S>& drift,
+                        vector<S>& dL, matrix<S>& noise_x, vector<S>& noise_l) const {
+    const double f = process_.f(t), g2 = process_.g2(t), g = std::sqrt(g2);
+    drift = S(f) * X - S(g2) * score;
     noise_x = S(g) * Z;
     if (ctx.track_logp) {
       const long D = X.rows(), N = X.cols();

@@ -48,6 +48,9 @@ class any_score_model {
   }
   /// Score-evaluation equivalents per column of score_and_laplacian.
   long laplacian_cost() const { return impl_->laplacian_cost(); }
+  /// The wrapped model's fixed work per call in columns' work (0 when it reports none), so the
+  /// wrapped model gets the chunks it would get unwrapped (core/parallel_chunks.hpp).
+  long call_overhead() const { return impl_->call_overhead(); }
   void score_jvp(double t, const matrix<double>& X, const matrix<double>& V, matrix<double>& S,
                  matrix<double>& JV) const {
     impl_->score_jvp(t, X, V, S, JV);
@@ -79,6 +82,7 @@ class any_score_model {
     virtual void score_and_laplacian(double, const matrix<double>&, matrix<double>&,
                                      vector<double>&) const = 0;
     virtual long laplacian_cost() const = 0;
+    virtual long call_overhead() const = 0;
     virtual void score_jvp(double, const matrix<double>&, const matrix<double>&, matrix<double>&,
                            matrix<double>&) const = 0;
     virtual long jvp_cost(bool with_score) const = 0;
@@ -136,6 +140,10 @@ class any_score_model {
       }
     }
     long laplacian_cost() const override { return exact_divergence<M>(m()).cost(); }
+    long call_overhead() const override {
+      if constexpr (requires { m().call_overhead(); }) return long(m().call_overhead());
+      return 0;
+    }
 
     void score_jvp(double t, const matrix<double>& X, const matrix<double>& V,
                    matrix<double>& out, matrix<double>& JV) const override {

@@ -177,6 +177,14 @@ class gaussian_mixture {
   vector<double> marginal_mean(double t) const;
   /// Exact covariance of p_t: sum_k w_k (P_k + m_k m_k^T) - m m^T.
   matrix<double> marginal_covariance(double t) const;
+  /// Fixed work of one batched call in units of one column's work (core/parallel_chunks.hpp
+  /// sizes chunks by it). Full covariances factorise and invert P_k(t) once per call,
+  /// D^3 / 3 multiply-adds per component against D^2 for a column: D / 3 columns' work in
+  /// flops, D / 2 as measured (the factorisation runs slower per flop than the column
+  /// products). The other kinds build their frame in O(K D): none.
+  long call_overhead() const {
+    return c_.kind == covariance_kind::full ? dimension() / 2 : 0;
+  }
 
   // ---------------------------------------------------------------- batched evaluation
   /// S(:, j) = grad log p_t(X(:, j)). S is resized to D x N if needed.

@@ -104,7 +104,7 @@ bool chunk_ran_to_end(Body& body, const std::uint64_t* ids, matrix<S>& X, vector
 /// status model_error at its last good state and the others are unaffected, as in integrate().
 template <class S, class Body>
 integration_result<S> run_in_chunks(const matrix<S>& x_start, const vector<S>& log_p_start,
-                                    const execution_options& execution,
+                                    const execution_options& execution, long preferred_chunk,
                                     std::uint64_t first_id, const char* who, Body&& body) {
   require_dimension(x_start.cols(), log_p_start.size(),
                     std::string(who) + ": log_p size vs number of trajectories");
@@ -137,7 +137,7 @@ integration_result<S> run_in_chunks(const matrix<S>& x_start, const vector<S>& l
       }
       result.x.middleCols(j0, n) = X;
       result.log_p.segment(j0, n) = L;
-    });
+    }, preferred_chunk);
     return result;
   });
 }
@@ -274,7 +274,7 @@ integration_result<S> langevin(const M& model, double t,
   detail::require(std::isfinite(opt.step_size) && opt.step_size > 0,
                   "langevin: step_size must be positive (" + std::to_string(opt.step_size) + ")");
   return detail::run_in_chunks<S>(
-      x_start, log_p_start, opt.execution, opt.first_id, "langevin",
+      x_start, log_p_start, opt.execution, detail::preferred_chunk(model), opt.first_id, "langevin",
       [&](const std::uint64_t* ids, matrix<S>& X, vector<S>& L, trajectory_stats* stats) {
         detail::langevin_mover<M> mover(model);
         detail::column_guard<S> guard(X.cols(), stats, opt.track_logp);
@@ -348,7 +348,8 @@ integration_result<S> annealed_langevin(const M& model, const P& process,
   detail::gauss_legendre(opt.level_nodes, gx, gw);
   const long K = opt.steps_per_level;
   return detail::run_in_chunks<S>(
-      x_start, log_p_start, opt.execution, opt.first_id, "annealed_langevin",
+      x_start, log_p_start, opt.execution, detail::preferred_chunk(model), opt.first_id,
+      "annealed_langevin",
       [&](const std::uint64_t* ids, matrix<S>& X, vector<S>& L, trajectory_stats* stats) {
         const long D = X.rows(), n = X.cols();
         detail::langevin_mover<M> mover(model);

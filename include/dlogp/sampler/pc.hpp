@@ -189,7 +189,7 @@ pc_result<S> predictor_corrector(const M& model, const P& process,
   }
   pc_result<S> out;
   static_cast<integration_result<S>&>(out) = detail::run_in_chunks<S>(
-      x_start, log_p_start, opt.execution, opt.first_id, "pc",
+      x_start, log_p_start, opt.execution, detail::preferred_chunk(model), opt.first_id, "pc",
       [&](const std::uint64_t* ids, matrix<S>& X, vector<S>& L, trajectory_stats* stats) {
         std::vector<double> e = eps;  // read only; a copy per chunk keeps pc_chunk's signature
         detail::pc_chunk(model, process, times, n_corr, opt.snr, false, e, opt.seed, ids,
