@@ -150,6 +150,15 @@ TEST_CASE("chunks: without a batch_size a call sizes its chunks by the model's c
   fixture f;
   CHECK(f.m.call_overhead() == 0);
   CHECK(detail::preferred_chunk(f.m) == 64);
+  // A chunk's D x n arrays stay within 2^20 values (8 MiB of doubles), but never below 64.
+  struct costly {
+    long D;
+    long dimension() const { return D; }
+    long call_overhead() const { return D / 2; }
+  };
+  CHECK(detail::preferred_chunk(costly{256}) == 2560);
+  CHECK(detail::preferred_chunk(costly{1024}) == 1024);
+  CHECK(detail::preferred_chunk(costly{1L << 16}) == 64);
 }
 
 TEST_CASE("threads: a request beyond what exists runs, with the same bits as 1 thread", "[unit]") {

@@ -36,14 +36,20 @@ inline void require_execution_options(const std::string& who, const execution_op
 /// The chunk size of a call without a batch_size of its own.
 inline constexpr long default_chunk = 64;
 
+/// The most state values (D times trajectories) a chunk grows to for a model's preference:
+/// 8 MiB of doubles per D x n array, of which a scheme holds a few per thread.
+inline constexpr long max_preferred_chunk_values = 1L << 20;
+
 /// The chunk a model asks for: a model whose calls carry a fixed cost (a factorisation per
 /// time, say) reports it as call_overhead(), in units of one column's work; chunks of 20 times
-/// that keep it near 5% of a call. Models without one get default_chunk.
+/// that keep it near 5% of a call, as long as a chunk's D x n arrays stay within
+/// max_preferred_chunk_values. Models without one get default_chunk.
 template <class Model>
 long preferred_chunk(const Model& model) {
   if constexpr (requires { model.call_overhead(); }) {
     const long overhead = long(model.call_overhead());
-    return overhead > default_chunk / 20 ? 20 * overhead : default_chunk;
+    const long by_memory = max_preferred_chunk_values / std::max(1L, long(model.dimension()));
+    return std::max(default_chunk, std::min(20 * overhead, by_memory));
   } else {
     return default_chunk;
   }
