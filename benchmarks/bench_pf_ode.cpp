@@ -11,10 +11,11 @@
 //     evaluations and the CPU time (one thread). Writes the points to --points so the scipy baseline solves
 //     the same problems.
 //   bench_pf_ode --mode steps --mixture m.json --n 4096 --steps 1000 --window 20 --reps 3
-//                [--batch 64] [--dump out.bin]
+//                [--batch 0] [--dump out.bin]
 //     Sampling throughput: Heun on the PF-ODE with log p (exact Laplacian), the first `window`
 //     steps of the `steps`-step uniform grid from t_max down (a step costs the same at every t),
-//     in chunks of --batch trajectories (execution.batch_size), one thread, CPU time per round. --dump writes the start and final states (x as N x D
+//     in chunks of --batch trajectories (execution.batch_size; 0, the default: the call's own
+//     choice), one thread, CPU time per round. --dump writes the start and final states (x as N x D
 //     doubles, trajectory-major, then N log p; start first) for the PyTorch baseline's check.
 //   bench_pf_ode --mode values --mixture m.json --n 64 --t 0.5 --out v.json
 //     Points x ~ p_t with their score and Laplacian of log p_t, for the baselines' check that
@@ -164,7 +165,7 @@ bench::json encode(const model_t& m, const bench::args& a) {
 bench::json steps(const model_t& m, const bench::args& a) {
   const long N = a.num("n", 4096), n_steps = a.num("steps", 1000);
   const long window = std::min(a.num("window", n_steps), n_steps), reps = a.num("reps", 3);
-  const long batch = a.num("batch", 64);
+  const long batch = a.num("batch", 0);
   const long D = m.dimension();
   const vp_process& p = m.process();
   auto [X0, L0, grid] = bench::start_at_prior(p, D, N, n_steps, window);

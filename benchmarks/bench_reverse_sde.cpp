@@ -29,7 +29,7 @@ struct config {
   std::string text;
   bool track = true;
   int threads = 1;
-  long batch = 64;
+  long batch = 0;  // execution.batch_size; 0: the call's own choice
 };
 
 std::vector<config> parse_configs(const std::string& s) {

@@ -10,9 +10,14 @@
 //
 //   bench_reverse_sde_limit --mixture m.json --n 4096 --steps 1000 --window 200 --reps 5
 //                           [--configs "track=1,threads=1"] [--dump out.bin]
+//                           [--dynamics pf_ode]
 //
 // Prints the JSON object bench_reverse_sde prints (benchmarks/run.py reads both alike).
 // --dump writes the final states: N x D doubles (trajectory-major), then N log p.
+// --dynamics pf_ode: item 1b's limit instead, the PF-ODE with the exact Laplacian by Heun as
+// bench_pf_ode --mode steps runs it (same start states; no noise), on the same kernels:
+// Lap log p = sum_k r_k |u_k|^2 - |s|^2 - D sum_k r_k / p_k (the uncentred form, one more
+// multiply-add per component), d log p / dt = -f D + (1/2) g^2 Lap.
 //
 // How it is fast: trajectories in blocks of W = 8 stored structure-of-arrays (coordinate i of
 // the block's 8 trajectories is 8 contiguous doubles), every operation a loop over the 8 lanes
@@ -326,20 +331,14 @@ LIMIT_INLINE void score_rows(const double* __restrict x, const double* __restric
   for (int ib = 0; ib < IB; ++ib) store(s + (i0 + ib) * W, acc[ib]);
 }
 
-/// One Euler-Maruyama step of the augmented reverse SDE for the W trajectories of one block:
-/// x is D x W (coordinate-major), lp W log densities.
-void step_block(const mixture& mx, const step_consts& sc, std::uint64_t seed, std::uint64_t traj0,
-                std::uint64_t step, bool track, double* __restrict x, double* __restrict lp,
-                block_scratch& ws) {
+/// The mixture's score at the W trajectories of one block (x is D x W, coordinate-major):
+/// w_k = softmax(r)_k / p_k into r (K x W), their sum into A, s = sum_k w_k m_k - A x into s;
+/// with WithQ, q_k = |x - m_k|^2 / 2 into q (K x W) for the PF-ODE's Laplacian.
+template <bool WithQ>
+LIMIT_INLINE void score_block(const mixture& mx, const step_consts& sc, const double* __restrict x,
+                              double* __restrict s, double* __restrict r, double* __restrict q,
+                              double* __restrict A) {
   const long D = mx.D, K = mx.K;
-  // Brownian draws step*D .. step*D + D - 1 (integrate.hpp: first_draw = k D).
-  const std::uint64_t n0 = step * std::uint64_t(D);
-  const std::uint64_t b0 = n0 / 2, b1 = (n0 + std::uint64_t(D) - 1) / 2;
-  normals(seed, traj0, 2, b0, long(b1 - b0 + 1), ws.z.data());
-  const double* __restrict z = ws.z.data() + (n0 & 1u) * W;
-  double* __restrict s = ws.s.data();
-  double* __restrict r = ws.r.data();
-
   // logits r_k = c_k - (|x|^2 / 2 - x.m_k + |m_k|^2 / 2) / p_k
   alignas(64) double hxx[W] = {};
   for (long i = 0; i < D; ++i)
@@ -355,11 +354,16 @@ void step_block(const mixture& mx, const step_consts& sc, std::uint64_t seed, st
     for (long j = 0; j < kb; ++j, ++k) {
       const double ipk = sc.ip[std::size_t(k)], ck = sc.c[std::size_t(k)];
       const double hm = sc.half_mm[std::size_t(k)];
-      for (int l = 0; l < W; ++l) r[k * W + l] = ck - ipk * ((hxx[l] + hm) - dot[j * W + l]);
+      for (int l = 0; l < W; ++l) {
+        const double qk = (hxx[l] + hm) - dot[j * W + l];
+        if constexpr (WithQ) q[k * W + l] = qk;
+        r[k * W + l] = ck - ipk * qk;
+      }
     }
   }
   // responsibilities over p_k: w_k = softmax(r)_k / p_k, and their sum A
-  alignas(64) double mx_[W], sum[W] = {}, A[W] = {};
+  alignas(64) double mx_[W], sum[W] = {};
+  for (int l = 0; l < W; ++l) A[l] = 0;
   for (int l = 0; l < W; ++l) mx_[l] = r[l];
   for (long k = 1; k < K; ++k)
     for (int l = 0; l < W; ++l) mx_[l] = r[k * W + l] > mx_[l] ? r[k * W + l] : mx_[l];
@@ -386,6 +390,22 @@ void step_block(const mixture& mx, const step_consts& sc, std::uint64_t seed, st
     else score_rows<1>(x, r, A, sc.m.data(), D, K, i, s);
     i += ib;
   }
+}
+
+/// One Euler-Maruyama step of the augmented reverse SDE for the W trajectories of one block:
+/// x is D x W (coordinate-major), lp W log densities.
+void step_block(const mixture& mx, const step_consts& sc, std::uint64_t seed, std::uint64_t traj0,
+                std::uint64_t step, bool track, double* __restrict x, double* __restrict lp,
+                block_scratch& ws) {
+  const long D = mx.D;
+  // Brownian draws step*D .. step*D + D - 1 (integrate.hpp: first_draw = k D).
+  const std::uint64_t n0 = step * std::uint64_t(D);
+  const std::uint64_t b0 = n0 / 2, b1 = (n0 + std::uint64_t(D) - 1) / 2;
+  normals(seed, traj0, 2, b0, long(b1 - b0 + 1), ws.z.data());
+  const double* __restrict z = ws.z.data() + (n0 & 1u) * W;
+  alignas(64) double A[W];
+  score_block<false>(mx, sc, x, ws.s.data(), ws.r.data(), nullptr, A);
+  const double* __restrict s = ws.s.data();
   // Euler-Maruyama on x and log p with the same increment
   const double dt = sc.dt, f = sc.f, g2 = sc.g2, gsq = sc.g * sc.sq;
   alignas(64) double ss[W] = {}, sz[W] = {};
@@ -400,6 +420,54 @@ void step_block(const mixture& mx, const step_consts& sc, std::uint64_t seed, st
     const double a = -f * double(D), hb = 0.5 * g2;
     for (int l = 0; l < W; ++l) lp[l] += dt * (a - hb * ss[l]) + gsq * sz[l];
   }
+}
+
+/// Scratch of one block for the PF-ODE (all W-lane, SoA): two rates, the Heun predictor and
+/// the mixture's intermediates.
+struct ode_scratch {
+  std::vector<double> k1, k2, xp, s, r, q;
+  explicit ode_scratch(long D, long K)
+      : k1(std::size_t(D * W)), k2(std::size_t(D * W)), xp(std::size_t(D * W)),
+        s(std::size_t(D * W)), r(std::size_t(K * W)), q(std::size_t(K * W)) {}
+};
+
+/// The PF-ODE rate of one block at the time of sc: kx = f x - (1/2) g^2 s and
+/// kl = -f D + (1/2) g^2 Lap log p, the score and the Laplacian from step_block's kernels.
+void rate_block(const mixture& mx, const step_consts& sc, const double* __restrict x,
+                double* __restrict kx, double* __restrict kl, ode_scratch& ws) {
+  const long D = mx.D, K = mx.K;
+  alignas(64) double A[W], uu[W] = {}, tr[W] = {};
+  score_block<true>(mx, sc, x, ws.s.data(), ws.r.data(), ws.q.data(), A);
+  const double* __restrict s = ws.s.data();
+  const double* __restrict w = ws.r.data();
+  const double* __restrict q = ws.q.data();
+  // sum_k r_k |u_k|^2 = sum_k w_k 2 q_k / p_k; sum_k r_k / p_k = A.
+  for (long k = 0; k < K; ++k) {
+    const double two_ipk = 2.0 * sc.ip[std::size_t(k)];
+    for (int l = 0; l < W; ++l) uu[l] += w[k * W + l] * two_ipk * q[k * W + l];
+  }
+  const double f = sc.f, hg2 = 0.5 * sc.g2;
+  for (long i = 0; i < D; ++i)
+    for (int l = 0; l < W; ++l) {
+      const double si = s[i * W + l];
+      tr[l] += si * si;
+      kx[i * W + l] = f * x[i * W + l] - hg2 * si;
+    }
+  for (int l = 0; l < W; ++l) kl[l] = -f * double(D) + hg2 * (uu[l] - tr[l] - double(D) * A[l]);
+}
+
+/// One Heun step of the PF-ODE for one block: sc at t, sc2 at t + dt.
+void heun_block(const mixture& mx, const step_consts& sc, const step_consts& sc2,
+                double* __restrict x, double* __restrict lp, ode_scratch& ws) {
+  const long D = mx.D;
+  const double dt = sc.dt;
+  alignas(64) double l1[W], l2[W];
+  rate_block(mx, sc, x, ws.k1.data(), l1, ws);
+  for (long i = 0; i < D * W; ++i) ws.xp[std::size_t(i)] = x[i] + dt * ws.k1[std::size_t(i)];
+  rate_block(mx, sc2, ws.xp.data(), ws.k2.data(), l2, ws);
+  for (long i = 0; i < D * W; ++i)
+    x[i] += 0.5 * dt * (ws.k1[std::size_t(i)] + ws.k2[std::size_t(i)]);
+  for (int l = 0; l < W; ++l) lp[l] += 0.5 * dt * (l1[l] + l2[l]);
 }
 
 // ------------------------------------------------------------------------------- the driver
@@ -462,6 +530,10 @@ int main(int argc, char** argv) {
   const long reps = std::stol(get("reps", "3"));
   const auto configs = parse_configs(get("configs", "track=1,threads=1"));
   const std::string dump = get("dump", "");
+  const std::string dynamics = get("dynamics", "reverse_sde");
+  if (dynamics != "reverse_sde" && dynamics != "pf_ode")
+    throw std::invalid_argument("--dynamics must be reverse_sde or pf_ode (" + dynamics + ")");
+  const bool ode = dynamics == "pf_ode";
   const long D = mx.D, K = mx.K;
   const long nblocks = (N + W - 1) / W;
 
@@ -495,18 +567,26 @@ int main(int argc, char** argv) {
   std::vector<double> X, L;
   std::vector<std::vector<double>> times(configs.size()), cpu(configs.size());
   std::vector<double> checksum(configs.size()), mean_lp(configs.size()), mean_ax(configs.size());
-  step_consts sc;
+  step_consts sc, sc2;
   block_scratch ws(D, K);
+  ode_scratch ows(D, K);
   for (long rep = 0; rep < reps; ++rep) {
     for (std::size_t c = 0; c < configs.size(); ++c) {
       const double t0 = now(), c0 = cpu_now();
       X = X0;
       L = L0;
       for (long k = 0; k < window; ++k) {
-        make_step(mx, grid[std::size_t(k)], grid[std::size_t(k + 1)] - grid[std::size_t(k)], sc);
-        for (long b = 0; b < nblocks; ++b)
-          step_block(mx, sc, 7, std::uint64_t(b * W), std::uint64_t(k), configs[c].track,
-                     X.data() + b * D * W, L.data() + b * W, ws);
+        const double t = grid[std::size_t(k)], dt = grid[std::size_t(k + 1)] - t;
+        make_step(mx, t, dt, sc);
+        if (ode) {
+          make_step(mx, t + dt, dt, sc2);  // the time of Heun's second rate, as heun.hpp
+          for (long b = 0; b < nblocks; ++b)
+            heun_block(mx, sc, sc2, X.data() + b * D * W, L.data() + b * W, ows);
+        } else {
+          for (long b = 0; b < nblocks; ++b)
+            step_block(mx, sc, 7, std::uint64_t(b * W), std::uint64_t(k), configs[c].track,
+                       X.data() + b * D * W, L.data() + b * W, ws);
+        }
       }
       times[c].push_back(now() - t0);
       cpu[c].push_back(cpu_now() - c0);
@@ -539,6 +619,7 @@ int main(int argc, char** argv) {
   out["steps"] = steps;
   out["window"] = window;
   out["kernel"] = "limit";
+  out["dynamics"] = dynamics;
   for (std::size_t c = 0; c < configs.size(); ++c) {
     const double med = median(times[c]), cmed = median(cpu[c]);
     out["configs"].push_back({{"config", configs[c].text},

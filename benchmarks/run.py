@@ -341,7 +341,7 @@ def value_checks(bdir, mix, name, variants, env):
     return out
 
 
-def dlogp_pf_steps(bdir, mix, window, reps=2, batch=64):
+def dlogp_pf_steps(bdir, mix, window, reps=2, batch=0):
     return run_json([f"{bdir}/bench_pf_ode", "--mode", "steps", "--mixture", mix, "--n", "4096",
                      "--steps", "1000", "--window", str(window), "--reps", str(reps),
                      "--batch", str(batch)])
@@ -353,20 +353,54 @@ def torch_steps(mix, dynamics, variant, window, env):
                      "--window", str(window), "--reps", "1"], env=env)
 
 
+def pf_ode_limit_agreement(bdir, mix, D):
+    """dlogp (bench_pf_ode --mode steps) and the minimal kernel (bench_reverse_sde_limit
+    --dynamics pf_ode) from the same start states, the full 1000 Heun steps, N = 512:
+    per-trajectory differences of the final x and log p, and the means."""
+    tmp = os.path.join(os.path.dirname(mix), "agreement")
+    os.makedirs(tmp, exist_ok=True)
+    N = 512
+    a, b = os.path.join(tmp, f"pf_ode_dlogp_D{D}.bin"), os.path.join(tmp, f"pf_ode_limit_D{D}.bin")
+    run_json([f"{bdir}/bench_pf_ode", "--mode", "steps", "--mixture", mix, "--n", str(N),
+             "--steps", "1000", "--reps", "1", "--dump", a])
+    jb = run_json([f"{bdir}/bench_reverse_sde_limit", "--dynamics", "pf_ode", "--mixture", mix,
+                   "--n", str(N), "--steps", "1000", "--reps", "1", "--dump", b])
+    def read(path):
+        with open(path, "rb") as f:
+            raw = f.read()
+        return struct.unpack(f"<{len(raw) // 8}d", raw)
+    va, vb = read(a), read(b)
+    # bench_pf_ode: start x, final x, start log p, final log p; the kernel: final x, final log p.
+    xa, la = va[N * D:2 * N * D], va[2 * N * D + N:]
+    xb, lb = vb[:N * D], vb[N * D:]
+    return {"N": N, "steps": 1000,
+            "max_x_difference_rel": max(abs(p - q) / (1 + abs(p)) for p, q in zip(xa, xb)),
+            "max_log_p_difference_rel": max(abs(p - q) / (1 + abs(p)) for p, q in zip(la, lb)),
+            "mean_log_p": {"dlogp": sum(la) / N, "limit": jb["configs"][0]["mean_log_p"]}}
+
+
 def item1b(bdir, data, rounds, results):
-    """PF-ODE with the exact Laplacian (Heun, isotropic mixture) vs PyTorch gemm, 1 thread each,
-    interleaved rounds; plus the checks that both compute the same thing."""
+    """PF-ODE with the exact Laplacian (Heun, isotropic mixture) vs PyTorch gemm and vs the
+    minimal kernel, 1 thread each, interleaved rounds; plus the checks that all compute the same
+    thing."""
     env, blas = blas_env()
+    have_limit = os.path.exists(f"{bdir}/bench_reverse_sde_limit")
     out = {"setup": {"blas": blas, "scheme": "heun", "N": 4096, "grid": "uniform, 1000 steps from t = 1 down"}}
-    # name, mixture, windows: dlogp, PyTorch
-    for name, mix, w_cpp, w_torch in [("D2_K8", data["m2"], 200, 50), ("D64_K16", data["m64"], 20, 8)]:
+    # name, mixture, windows: dlogp, PyTorch, minimal kernel
+    for name, mix, w_cpp, w_torch, w_limit in [("D2_K8", data["m2"], 200, 50, 500),
+                                               ("D64_K16", data["m64"], 20, 8, 100)]:
         log(f"item 1b: PF-ODE with exact Laplacian {name}")
         rows = []
         for r in range(rounds):
             cpp = dlogp_pf_steps(bdir, mix, w_cpp)
             tg = torch_steps(mix, "pf_ode", "gemm", w_torch, env)
-            rows.append({"cpp": cpp["traj_steps_per_cpu_s"], "torch_gemm": tg["traj_steps_per_cpu_s"],
-                         "cpp_wall": cpp["traj_steps_per_s"], "torch_gemm_wall": tg["traj_steps_per_s"]})
+            row = {"cpp": cpp["traj_steps_per_cpu_s"], "torch_gemm": tg["traj_steps_per_cpu_s"],
+                   "cpp_wall": cpp["traj_steps_per_s"], "torch_gemm_wall": tg["traj_steps_per_s"]}
+            if have_limit:
+                lim = run_json([f"{bdir}/bench_reverse_sde_limit", "--dynamics", "pf_ode", "--mixture", mix,
+                                "--n", "4096", "--steps", "1000", "--window", str(w_limit), "--reps", "2"])
+                row["limit"] = lim["configs"][0]["traj_steps_per_cpu_s"]
+            rows.append(row)
         # The same trajectories on both sides: dlogp's start states and final states after the
         # whole 1000-step run (N = 512), replayed by the PyTorch code from the same start.
         dump = os.path.join(data["dir"], f"pf_ode_{name}.bin")
@@ -382,6 +416,12 @@ def item1b(bdir, data, rounds, results):
                      "value_checks": value_checks(bdir, mix, name, ["gemm"], env),
                      "trajectory_check": traj,
                      "load_average": os.getloadavg()[0]}
+        if have_limit:
+            out[name]["window_steps"]["limit"] = w_limit
+            out[name]["limit_traj_steps_per_cpu_s"] = med([x["limit"] for x in rows])
+            out[name]["ratio_vs_limit"] = med([x["cpp"] / x["limit"] for x in rows])
+            out[name]["limit_ratio_vs_torch_gemm"] = med([x["limit"] / x["torch_gemm"] for x in rows])
+            out[name]["limit_agreement"] = pf_ode_limit_agreement(bdir, mix, 2 if name == "D2_K8" else 64)
     results["item1b"] = out
 
 
@@ -406,31 +446,32 @@ def item1c(bdir, data, rounds, results):
         log(f"item 1c: full covariances, {dyn}")
         rows = []
         for r in range(rounds):
-            # The default chunk of 64 trajectories and chunks of 1024: a call factors the K
+            # The default chunks (the call's choice: 20 call_overhead() = 640 trajectories here)
+            # and chunks of 64, what models without a cost per call get: a call factors the K
             # covariances once for its chunk, so larger chunks share that cost more widely.
             if dyn == "reverse_sde":
-                cpp, cpp_big = run_json([f"{bdir}/bench_reverse_sde", "--mixture", mix, "--n", "4096",
-                                         "--steps", "1000", "--window", str(w_cpp), "--reps", "2",
-                                         "--configs", "track=1,threads=1;track=1,threads=1,batch=1024"]
-                                        )["configs"]
+                cpp, cpp_small = run_json([f"{bdir}/bench_reverse_sde", "--mixture", mix, "--n", "4096",
+                                           "--steps", "1000", "--window", str(w_cpp), "--reps", "2",
+                                           "--configs", "track=1,threads=1;track=1,threads=1,batch=64"]
+                                          )["configs"]
             else:
                 cpp = dlogp_pf_steps(bdir, mix, w_cpp)
-                cpp_big = dlogp_pf_steps(bdir, mix, w_cpp, batch=1024)
-            row = {"cpp": cpp["traj_steps_per_cpu_s"], "cpp_batch1024": cpp_big["traj_steps_per_cpu_s"]}
+                cpp_small = dlogp_pf_steps(bdir, mix, w_cpp, batch=64)
+            row = {"cpp": cpp["traj_steps_per_cpu_s"], "cpp_batch64": cpp_small["traj_steps_per_cpu_s"]}
             for v in FULL_VARIANTS:
                 row["torch_" + v] = torch_steps(mix, dyn, v, w_torch, env)["traj_steps_per_cpu_s"]
             rows.append(row)
         res = {"window_steps": {"cpp": w_cpp, "torch": w_torch}, "rounds": rows,
                "cpp_traj_steps_per_cpu_s": med([x["cpp"] for x in rows]),
-               "cpp_batch1024_traj_steps_per_cpu_s": med([x["cpp_batch1024"] for x in rows]),
+               "cpp_batch64_traj_steps_per_cpu_s": med([x["cpp_batch64"] for x in rows]),
                "load_average": os.getloadavg()[0]}
         for v in FULL_VARIANTS:
             res[f"torch_{v}_traj_steps_per_cpu_s"] = med([x["torch_" + v] for x in rows])
             res[f"ratio_vs_torch_{v}"] = med([x["cpp"] / x["torch_" + v] for x in rows])
         # The best PyTorch form per round (the two are close; the better one can change with load).
         res["ratio_vs_torch_best"] = med([x["cpp"] / max(x["torch_" + v] for v in FULL_VARIANTS) for x in rows])
-        res["ratio_batch1024_vs_torch_best"] = med([x["cpp_batch1024"] / max(x["torch_" + v] for v in FULL_VARIANTS)
-                                                    for x in rows])
+        res["ratio_batch64_vs_torch_best"] = med([x["cpp_batch64"] / max(x["torch_" + v] for v in FULL_VARIANTS)
+                                                  for x in rows])
         # dgemm's rate spent on nothing but the 2 K D^2 flops of each evaluation.
         res["limit_traj_steps_per_s"] = gemm_gflops * 1e9 / (evals * flops_per_eval)
         res["limit_vs_torch_best"] = med([res["limit_traj_steps_per_s"] / max(x["torch_" + v] for v in FULL_VARIANTS)
@@ -438,8 +479,8 @@ def item1c(bdir, data, rounds, results):
         res["cpp_gflops"] = res["cpp_traj_steps_per_cpu_s"] * evals * flops_per_eval / 1e9
         res["torch_precision_gflops"] = res["torch_precision_traj_steps_per_cpu_s"] * evals * flops_per_eval / 1e9
         res["cpp_fraction_of_dgemm"] = res["cpp_gflops"] / gemm_gflops
-        res["cpp_batch1024_fraction_of_dgemm"] = (res["cpp_batch1024_traj_steps_per_cpu_s"] * evals * flops_per_eval
-                                                  / 1e9 / gemm_gflops)
+        res["cpp_batch64_fraction_of_dgemm"] = (res["cpp_batch64_traj_steps_per_cpu_s"] * evals * flops_per_eval
+                                                / 1e9 / gemm_gflops)
         out[dyn] = res
     out["value_checks"] = value_checks(bdir, mix, "full_D64_K16", FULL_VARIANTS, env)
     results["item1c"] = out
@@ -908,19 +949,24 @@ def write_report(results, path):
             goal = ITEM1_GOAL[name]
             L.append(f"| 1b | PF-ODE with exact Laplacian (Heun) throughput vs PyTorch gemm, {name.replace('_', ', ')} | "
                      f"{fmt(r['ratio_vs_torch_gemm'])}x | >= {goal}x | {verdict(r['ratio_vs_torch_gemm'] >= goal)} |")
+    for name in ["D2_K8", "D64_K16"]:
+        r = R.get("item1b", {}).get(name)
+        if r and "ratio_vs_limit" in r:
+            L.append(f"| 1b | PF-ODE: fraction of the minimal kernel's rate (`bench_reverse_sde_limit --dynamics "
+                     f"pf_ode`; the kernel is {fmt(r['limit_ratio_vs_torch_gemm'])}x PyTorch), "
+                     f"{name.replace('_', ', ')} | {fmt(100 * r['ratio_vs_limit'], 0)}% | | |")
     for dyn, label in [("reverse_sde", "reverse SDE (Euler-Maruyama)"), ("pf_ode", "PF-ODE with exact Laplacian (Heun)")]:
         r = R.get("item1c", {}).get(dyn)
         if r:
             goal = ITEM1_GOAL["D64_K16"]
             L.append(f"| 1c | full-covariance mixture, {label} throughput vs the best PyTorch form, D64, K16 | "
                      f"{fmt(r['ratio_vs_torch_best'])}x | >= {goal}x | {verdict(r['ratio_vs_torch_best'] >= goal)} |")
-            if "ratio_batch1024_vs_torch_best" in r:
-                L.append(f"| 1c | same, chunks of 1024 trajectories (`batch_size`) | "
-                         f"{fmt(r['ratio_batch1024_vs_torch_best'])}x | >= {goal}x | "
-                         f"{verdict(r['ratio_batch1024_vs_torch_best'] >= goal)} |")
-                L.append(f"| 1c | same: fraction of the dgemm limit (chunks of 64 / 1024); the limit is "
+            if "ratio_batch64_vs_torch_best" in r:
+                L.append(f"| 1c | same, chunks of 64 trajectories (`batch_size = 64`) | "
+                         f"{fmt(r['ratio_batch64_vs_torch_best'])}x | | |")
+                L.append(f"| 1c | same: fraction of the dgemm limit (default chunks / chunks of 64); the limit is "
                          f"{fmt(r['limit_vs_torch_best'])}x PyTorch | {fmt(100 * r['cpp_fraction_of_dgemm'], 0)}% / "
-                         f"{fmt(100 * r['cpp_batch1024_fraction_of_dgemm'], 0)}% | | |")
+                         f"{fmt(100 * r['cpp_batch64_fraction_of_dgemm'], 0)}% | | |")
     for name in ["D2_K8", "D64_K16"]:
         r = i12[name]
         L.append(f"| 2 | cost of tracking log p (augmented / plain), {name.replace('_', ', ')} | "
@@ -1399,6 +1445,21 @@ def item1bc_section(R, L):
                      f"**{fmt(r['ratio_vs_torch_gemm'])}x** | {fmt(r['ratio_vs_torch_gemm_wall'])}x | >= {goal}x "
                      f"{verdict(r['ratio_vs_torch_gemm'] >= goal)} | {fmt(r['load_average'], 1)} |")
         L.append("")
+        lim = [n for n in ["D2_K8", "D64_K16"] if "ratio_vs_limit" in b.get(n, {})]
+        if lim:
+            L.append("The minimal kernel (`bench_reverse_sde_limit --dynamics pf_ode`: item 1's kernel with the")
+            L.append("Laplacian in its uncentred form, sum_k r_k |u_k|^2 - |s|^2 - D sum_k r_k / p_k, one more")
+            L.append("multiply-add per component, and Heun over blocks of 8 trajectories; no bit-reproducibility")
+            L.append("across batches, no checks) in the same rounds:\n")
+            L.append("| size | minimal kernel (traj-steps/CPU-s) | kernel / PyTorch | dlogp / kernel | same final states (N = 512, 1000 steps): max x, log p difference / (1 + |value|) |")
+            L.append("|---|---|---|---|---|")
+            for n in lim:
+                r = b[n]
+                ag = r["limit_agreement"]
+                L.append(f"| {n} | {r['limit_traj_steps_per_cpu_s'] / 1e6:.3g} M | {fmt(r['limit_ratio_vs_torch_gemm'])}x | "
+                         f"**{fmt(100 * r['ratio_vs_limit'], 0)}%** | {ag['max_x_difference_rel']:.1e}, "
+                         f"{ag['max_log_p_difference_rel']:.1e} |")
+            L.append("")
         L.append("Same computation, checked in the run: dlogp's score and Laplacian (`bench_pf_ode --mode values`,")
         L.append("64 points x ~ p_t at t = 1, 0.5, 0.001) against PyTorch's, largest difference relative to")
         L.append("1 + |value|: " + "; ".join(f"{n}: {checks_line(b[n]['value_checks'])}" for n in ["D2_K8", "D64_K16"] if n in b) + ".")
@@ -1412,7 +1473,8 @@ def item1bc_section(R, L):
         L.append("+ 0.1 I) / 1.1), D = 64, K = 16, VP, N = 4096, float64, one thread, CPU time, interleaved rounds.")
         L.append("The augmented reverse SDE (Euler-Maruyama, `bench_reverse_sde`) and the PF-ODE with the exact")
         L.append("Laplacian (Heun, `bench_pf_ode --mode steps`). dlogp per call (one call per chunk of `batch_size`")
-        L.append("trajectories, 64 by default): the Cholesky factor L_k of each P_k = a^2 S_k + sigma^2 I, log det,")
+        L.append("trajectories; by default 20 `call_overhead()` = 640 here): the Cholesky factor L_k of each")
+        L.append("P_k = a^2 S_k + sigma^2 I, log det,")
         L.append("G_k = L_k^{-1} and tr P_k^{-1} = |G_k|_F^2 (`gmm_frame.hpp`, in storage kept per thread), then per")
         L.append("column and component w = G_k (x - a m_k), |w|^2 and u_k = G_k^T w, two triangular products in")
         L.append("register tiles of 8 rows x 4 columns, every sum in a fixed order: K D^2 multiply-adds per point.")
@@ -1420,19 +1482,19 @@ def item1bc_section(R, L):
         L.append("Cholesky factors, then `precision`: P_k^{-1} (`cholesky_inverse`) and u_k = P_k^{-1}(x - a m_k) for")
         L.append("all k by one N x D by D x KD matrix product (K D^2 multiply-adds per point, on OpenBLAS); or")
         L.append("`cholesky`: two batched triangular solves. `best` is the faster of the two per round.\n")
-        L.append("| dynamics | dlogp (traj-steps/CPU-s) | dlogp, chunks of 1024 | PyTorch precision | PyTorch cholesky | dlogp / precision | dlogp / cholesky | dlogp / best | chunks of 1024 / best | dgemm limit / best | target | load average |")
+        L.append("| dynamics | dlogp (traj-steps/CPU-s) | dlogp, chunks of 64 | PyTorch precision | PyTorch cholesky | dlogp / precision | dlogp / cholesky | dlogp / best | chunks of 64 / best | dgemm limit / best | target | load average |")
         L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for dyn in ["reverse_sde", "pf_ode"]:
             r = c.get(dyn)
             if not r:
                 continue
             goal = ITEM1_GOAL["D64_K16"]
-            big = r.get("cpp_batch1024_traj_steps_per_cpu_s")
+            big = r.get("cpp_batch64_traj_steps_per_cpu_s")
             L.append(f"| {dyn} | {r['cpp_traj_steps_per_cpu_s'] / 1e3:.3g} k | "
                      f"{(f'{big / 1e3:.3g} k') if big else '-'} | {r['torch_precision_traj_steps_per_cpu_s'] / 1e3:.3g} k | "
                      f"{r['torch_cholesky_traj_steps_per_cpu_s'] / 1e3:.3g} k | {fmt(r['ratio_vs_torch_precision'])}x | "
                      f"{fmt(r['ratio_vs_torch_cholesky'])}x | **{fmt(r['ratio_vs_torch_best'])}x** | "
-                     f"{(fmt(r['ratio_batch1024_vs_torch_best']) + 'x') if big else '-'} | "
+                     f"{(fmt(r['ratio_batch64_vs_torch_best']) + 'x') if big else '-'} | "
                      f"{(fmt(r['limit_vs_torch_best']) + 'x') if big else '-'} | >= {goal}x "
                      f"{verdict(r['ratio_vs_torch_best'] >= goal)} | {fmt(r['load_average'], 1)} |")
         L.append("")
@@ -1443,8 +1505,8 @@ def item1bc_section(R, L):
                  f"{fmt(c['setup']['dgemm_512_gflops'], 1)} GFLOP/s on one core in this run. Counting 2 K D^2 flops per "
                  "point and evaluation (one evaluation per Euler-Maruyama step, two per Heun step), dlogp runs at "
                  + "; ".join(f"{d}: {fmt(c[d]['cpp_gflops'], 1)} GFLOP/s, {fmt(100 * c[d]['cpp_fraction_of_dgemm'], 0)}% of dgemm"
-                             + (f" ({fmt(100 * c[d]['cpp_batch1024_fraction_of_dgemm'], 0)}% in chunks of 1024)"
-                                if "cpp_batch1024_fraction_of_dgemm" in c[d] else "")
+                             + (f" ({fmt(100 * c[d]['cpp_batch64_fraction_of_dgemm'], 0)}% in chunks of 64)"
+                                if "cpp_batch64_fraction_of_dgemm" in c[d] else "")
                              + f" (PyTorch precision {fmt(c[d]['torch_precision_gflops'], 1)})" for d in ["reverse_sde", "pf_ode"] if d in c)
                  + ".\n")
         L.append("Same function, checked in the run (64 points at t = 1, 0.5, 0.001, relative to 1 + |value|): "
@@ -1518,21 +1580,25 @@ this change the network ran one Eigen matrix-vector product per column and reach
 GEMM in this build; with the blocked product but SiLU widened to double for float, float
 reached 51, 67 and 81 GFLOP/s at widths 128, 256, 512 (68-103% of GEMM, 0.93-0.97x PyTorch).
 
-Caveat on the load: this item ran while compilers used the machine's 2 cores (load average
-above), and Eigen's GEMM ran at 37-40 (double) and 78-83 (float) GFLOP/s against 58-62 and
-117-131 in the last full run on a quieter machine. Ratios are taken within rounds, but both
-sides do not necessarily slow down alike, so the ratios should be re-measured on an idle
-machine. The baseline build (two-lane SSE2 vectors, no FMA: 6-column tiles, separate
-multiply and add) reaches 53-81%. A batch of one is a matrix-vector product per layer (each
-weight read once per column, no padding of columns): about half the blocked rate.
+Width 512 in double is the weak spot: 0.92x PyTorch in this run and in a second one the same
+day on an idle machine (0.90-1.19x in earlier runs), and 89-100% of Eigen's GEMM. There a
+panel of weights (16 rows x 512 terms) is 64 KiB, more than L1, and the blocked product reads
+it once per tile of 12 columns, where OpenBLAS's dgemm packs and reuses larger blocks. Summing
+k in slices of 128 terms (the partial sums stored and reloaded: the same bits) was tried and
+was 8-13% slower at widths 256 and 512, so the kernel sums every k in one pass. The baseline
+build (two-lane SSE2 vectors, no FMA: 6-column tiles, separate multiply and add) reaches
+53-81%. A batch of one is a matrix-vector product per layer (each weight read once per column,
+no padding of columns): about half the blocked rate.
 """
 
-TORCH_TEXT = """**Reading it.** Both sides spend 97-100% of their time in the same libtorch kernels (dlogp's
-driver, RK4 and probes are the rest: "time in the model"), and Debian's libtorch uses the
-reference BLAS (`BLAS_INFO=generic`, about 2 GFLOP/s), so the network's matrix products set
-the pace: at D = 256 the two sides are at parity (0.95-1.06x over two full runs of this
-section, and the results agree to rounding, bit for bit in float64), which is as far as an
-adapter can go without doing fewer products. What the adapter must not do is more products:
+TORCH_TEXT = """**Reading it.** Both sides spend 83-100% of their time in the same libtorch kernels (dlogp's
+driver, RK4 and probes are the rest: "time in the model"), on the same BLAS (the one named
+above: OpenBLAS when run.py finds it, Debian's reference BLAS before), so the network's matrix
+products set the pace: at D = 256 with the exact divergence the two sides are at parity
+(1.05-1.06x in this run, 0.95-1.06x in two earlier full runs on the reference BLAS; the
+results agree to rounding, bit for bit in float64), which is as far as an adapter can go
+without doing fewer products. Hutchinson at D = 256 (0.94-0.98x) spends 11-17% outside the
+model: the driver's RK4 passes and the probes, against products that OpenBLAS makes short. What the adapter must not do is more products:
 a scripted module whose parameters require grad may be specialised by TorchScript's profiling
 executor into autodiff graphs whose reverse pass also computes the weight gradients (one more
 matrix product per layer). That depends on the calls it profiles first: called with grad from
@@ -1541,7 +1607,7 @@ machine, not by run.py); with no-grad calls first, as in `--mode overhead`, the 
 At 22 ms per pass the exact divergence would run at about 0.7x eager, so `torch_score_model`
 sets its parameters not to require grad, whatever the call history.
 
-At D = 8 dlogp is 1.1-1.2x faster. Per call, the scripted module is cheaper than the eager one
+At D = 8 dlogp is 1.3-1.7x faster (1.1-1.2x on the reference BLAS). Per call, the scripted module is cheaper than the eager one
 from Python at batch 1 (the table: about 14 us less per forward, the interpreter against
 Python's op-by-op dispatch) and the same at batch 64, where the products dominate. The eager
 loop pays Python's cost once per operator: per rate evaluation one forward and D = 8
@@ -1554,7 +1620,7 @@ batch, products grow with N), fewer calls per step (Hutchinson: 1 + K passes ins
 a fixed-step scheme instead of dopri5's rejected steps), and a libtorch built with an
 optimised BLAS, which shrinks the products and so makes the per-call overhead a larger share.
 `torch.jit.freeze` + `optimize_for_inference` bring nothing here (the same per-call cost at
-batch 1, no faster products with the reference BLAS).
+batch 1, no faster products with the reference BLAS; not rerun with OpenBLAS).
 """
 
 ITEM1BC_TEXT = """**Where dlogp's time goes** (`perf record -e cpu-clock`, one thread, N = 4096, measured once while
@@ -1565,25 +1631,35 @@ Eigen passes over the D x N arrays, the rate's bookkeeping); at D = 64, K = 16, 
 responsibilities, 48% in the score and Laplacian sums (the Laplacian's centred form reads u_k a
 second time: sum_k r_k |u_k + s|^2), 9% the driver. PyTorch does the same maths with two matrix
 products on OpenBLAS and about 40 operators per rate evaluation, each a separate pass over an
-(N, K) or (N, D) array dispatched from Python (not profiled here). No
-minimal kernel was written for the PF-ODE, so there is no "fraction of the limit" for 1b; item 1's
-minimal kernel (score only, reverse SDE) is the closest reference.
+(N, K) or (N, D) array dispatched from Python (not profiled here). Against the minimal kernel
+(87-88% at D = 2, 29-34% at D = 64 in three runs) the difference at D = 64 is the form of the sums: the kernel
+never forms u_k = (x - m_k) / p_k, it takes |x - m_k|^2 = |x|^2 - 2 x.m_k + |m_k|^2 from a
+register-blocked product of x with 8 components' means at once, the score from a second such
+product, and the Laplacian as sum_k r_k |u_k|^2 - |s|^2 - D sum_k r_k / p_k from scalars it
+already has. dlogp forms every difference x - m_k (no cancellation in |x - m_k|^2 when x and
+m_k are large and close), stores the K vectors u_k and reads them again for the centred
+Laplacian sum_k r_k |u_k + s|^2 (the uncentred form loses digits in the tails, where both terms
+are large and nearly equal): three passes over K x D values per evaluation instead of two
+register-blocked ones. The reverse SDE needs no Laplacian, hence its 64% there (item 1).
 
 Full covariances (`perf record -e cpu-clock`, reverse SDE, N = 2048, one thread, measured once
-while writing this): in the default chunks of 64, 51% in the column kernel
+while writing this): in chunks of 64, 51% in the column kernel
 (`frame::responsibilities`: the two triangular products per component) and about 31% in the
 per-call frame (`cholesky_in_place` 12%, `invert_lower` 12%, the rest of `frame::build` 6%: P_k,
 the Scalar copies, the trace), 3% the normals; in chunks of 1024 the kernel is 69% and the frame
 under 5%; with one point per call (dopri5's case) the frame is 90% (both kernels about 2
 multiply-adds per cycle at D = 64: short rows, one sum per row block). The frame is built per
 call, i.e. per chunk and step, because the driver runs each chunk through all its steps (its
-state stays in cache); PyTorch factors once per step for all 4096 points. The column kernel runs
+state stays in cache); PyTorch factors once per step for all 4096 points. So the mixture reports
+the frame's cost as `call_overhead()` (D / 2 columns' work) and, unless `batch_size` is set,
+the driver runs such a model in chunks of 20 times that (640 trajectories here, 1.6-1.8x the
+rate in chunks of 64: the table above). The column kernel runs
 at about 40% of dgemm: a tile of 8 rows x 4 columns per component, where dgemm reuses each loaded
 value across a much larger register block. Before these kernels a column did a forward and a
 back substitution per component (a division and a chain of dependent rows each, about 5
 GFLOP/s), and the frame used Eigen's LLT and a dense triangular solve for the inverse: 42 k
-trajectory-steps per CPU second in chunks of 64 (now about 111 k, and 175 k in chunks of 1024),
-the PF-ODE 15.9 k (now about 54 k). A goal of 10x PyTorch's `precision` form is out of reach for
+trajectory-steps per CPU second in chunks of 64 (now about 80-110 k in chunks of 64 and 130 k in
+the default chunks), the PF-ODE 15.9 k (now about 41 k and 76 k). A goal of 10x PyTorch's `precision` form is out of reach for
 any implementation of this maths on this core (`dgemm limit` above: under 3x). PyTorch's
 `precision` form is 3-4x faster than the same maths written with `einsum` and fresh tensors: at
 N = 4096 a 32 MB temporary per step costs more in page faults than the product (see the
