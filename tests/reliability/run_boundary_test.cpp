@@ -159,6 +159,11 @@ TEST_CASE("chunks: without a batch_size a call sizes its chunks by the model's c
   CHECK(detail::preferred_chunk(costly{256}) == 2560);
   CHECK(detail::preferred_chunk(costly{1024}) == 1024);
   CHECK(detail::preferred_chunk(costly{1L << 16}) == 64);
+  struct absurd {
+    long dimension() const { return 2; }
+    long call_overhead() const { return LONG_MAX; }
+  };
+  CHECK(detail::preferred_chunk(absurd{}) == (1L << 19));
 }
 
 TEST_CASE("threads: a request beyond what exists runs, with the same bits as 1 thread", "[unit]") {

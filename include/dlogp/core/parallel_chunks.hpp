@@ -49,7 +49,8 @@ long preferred_chunk(const Model& model) {
   if constexpr (requires { model.call_overhead(); }) {
     const long overhead = long(model.call_overhead());
     const long by_memory = max_preferred_chunk_values / std::max(1L, long(model.dimension()));
-    return std::max(default_chunk, std::min(20 * overhead, by_memory));
+    // overhead >= by_memory / 20 first: 20 * overhead must not overflow for any report.
+    return std::max(default_chunk, overhead >= by_memory / 20 ? by_memory : 20 * overhead);
   } else {
     return default_chunk;
   }
