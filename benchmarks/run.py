@@ -183,6 +183,13 @@ def med(v):
 
 
 # ------------------------------------------------------------------------------------ items
+def read_doubles(path):
+    """A dump of float64 values (the benchmarks' --dump files) as a tuple."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    return struct.unpack(f"<{len(raw) // 8}d", raw)
+
+
 def limit_agreement(bdir, mix, D):
     """dlogp (bench_reverse_sde) and the minimal kernel (bench_reverse_sde_limit) on the same
     inputs, the full 1000 steps, N = 512: per-trajectory differences of the final x and log p
@@ -195,9 +202,7 @@ def limit_agreement(bdir, mix, D):
         path = os.path.join(tmp, f"{exe}_D{D}.bin")
         j = run_json([f"{bdir}/{exe}", "--mixture", mix, "--n", str(N), "--steps", "1000", "--reps", "1",
                       "--configs", "track=1,threads=1", "--dump", path])
-        with open(path, "rb") as f:
-            raw = f.read()
-        v = struct.unpack(f"<{len(raw) // 8}d", raw)
+        v = read_doubles(path)
         runs[exe] = (v[:N * D], v[N * D:], j["configs"][0])
     (xa, la, ja), (xb, lb, jb) = runs["bench_reverse_sde"], runs["bench_reverse_sde_limit"]
     return {"N": N, "steps": 1000,
@@ -365,11 +370,7 @@ def pf_ode_limit_agreement(bdir, mix, D):
              "--steps", "1000", "--reps", "1", "--dump", a])
     jb = run_json([f"{bdir}/bench_reverse_sde_limit", "--dynamics", "pf_ode", "--mixture", mix,
                    "--n", str(N), "--steps", "1000", "--reps", "1", "--dump", b])
-    def read(path):
-        with open(path, "rb") as f:
-            raw = f.read()
-        return struct.unpack(f"<{len(raw) // 8}d", raw)
-    va, vb = read(a), read(b)
+    va, vb = read_doubles(a), read_doubles(b)
     # bench_pf_ode: start x, final x, start log p, final log p; the kernel: final x, final log p.
     xa, la = va[N * D:2 * N * D], va[2 * N * D + N:]
     xb, lb = vb[:N * D], vb[N * D:]

@@ -37,7 +37,7 @@ class reverse_sde {
   }
 
   /// sde_terms from a score already evaluated at (t, X): the predictor-corrector sampler's
-  /// predictor reuses the score its last corrector move left (sampler/pc.hpp).
+  /// predictor uses the score its Langevin mover holds (sampler/pc.hpp).
   void terms_from_score(const batch_context& ctx, double t, const matrix<S>& X,
                         const matrix<S>& score, const matrix<S>& Z, matrix<S>& drift,
                         vector<S>& dL, matrix<S>& noise_x, vector<S>& noise_l) const {

@@ -225,6 +225,11 @@ struct frame {
     sigma2 = sigma2_t;
     const double a2 = alpha * alpha;
     const double half_log_2pi = 0.5 * std::log(2.0 * std::numbers::pi);
+    // c_k from log det P_k (diagonal and full; the isotropic kind's D log p_k is folded in
+    // differently, which rounds differently).
+    const auto log_normaliser = [&](long k, double logdet) {
+      return Scalar(cd.log_weights[std::size_t(k)] - double(D) * half_log_2pi - 0.5 * logdet);
+    };
     m.resize(D, K);  // no allocation when the size is unchanged
     for (long j = 0; j < D * K; ++j) m.data()[j] = Scalar(alpha * cd.means.data()[j]);
     c.resize(K);
@@ -238,7 +243,7 @@ struct frame {
           ip[k] = Scalar(1.0 / p);
           tr[k] = Scalar(double(D) / p);
           c[k] = Scalar(cd.log_weights[std::size_t(k)] -
-                                     double(D) * (half_log_2pi + 0.5 * std::log(p)));
+                        double(D) * (half_log_2pi + 0.5 * std::log(p)));
         }
         break;
       case covariance_kind::diagonal:
@@ -253,8 +258,7 @@ struct frame {
             trace += 1.0 / p;
           }
           tr[k] = Scalar(trace);
-          c[k] =
-              Scalar(cd.log_weights[std::size_t(k)] - double(D) * half_log_2pi - 0.5 * logdet);
+          c[k] = log_normaliser(k, logdet);
         }
         break;
       case covariance_kind::full:
@@ -266,8 +270,7 @@ struct frame {
           const matrix<double>& L = P_;
           double logdet = 0;
           for (long i = 0; i < D; ++i) logdet += 2.0 * std::log(L(i, i));
-          c[k] =
-              Scalar(cd.log_weights[std::size_t(k)] - double(D) * half_log_2pi - 0.5 * logdet);
+          c[k] = log_normaliser(k, logdet);
           invert_lower(L, GT_);
           // no allocation when the size is unchanged
           GT[std::size_t(k)] = GT_.template cast<Scalar>();
