@@ -256,28 +256,31 @@ class gaussian_mixture {
       for (int l = 0; l < W; ++l) dst[l * D + i] = src[i * W + l];
   }
 
-  /// run() with blocks of 8 columns (one AVX-512 register of doubles), or of 4 when a block's
-  /// u (D K W scalars) would outgrow 32 KiB, the L1 cache of current x86 cores: at D = 64,
-  /// K = 16 blocks of 8 spilled to L2 and ran at half the speed of blocks of 4; and never more
-  /// columns than one SIMD register of the build holds (core/lane_vector.hpp: a block split
-  /// over two SSE2 registers ran 15% slower than blocks of 2). The width changes no bits.
+  /// run() with blocks of 8 columns (one AVX-512 register of doubles) for bodies that read u
+  /// only through frame::with_u, or of 4 when full covariances' stored u (D K W scalars) would
+  /// outgrow 32 KiB, the L1 cache of current x86 cores (at D = 64, K = 16 blocks of 8 spilled
+  /// to L2 and ran at half the speed of blocks of 4); and never more columns than one SIMD
+  /// register of the build holds (core/lane_vector.hpp: a block split over two SSE2 registers
+  /// ran 15% slower than blocks of 2). The width changes no bits.
   template <bool WithLse, class Body>
   void run_lanes(double t, const matrix<Scalar>& X, detail::gmm::frame_parts parts,
                  Body&& body) const {
     constexpr int register_lanes = detail::simd_register_bytes / int(sizeof(Scalar));
-    if (long(sizeof(Scalar)) * dimension() * components() * 8 <= 32768)
-      run<std::min(8, register_lanes), WithLse>(t, X, parts, body);
+    if (c_.kind != covariance_kind::full ||
+        long(sizeof(Scalar)) * dimension() * components() * 8 <= 32768)
+      run<std::min(8, register_lanes), WithLse, false>(t, X, parts, body);
     else
-      run<std::min(4, register_lanes), WithLse>(t, X, parts, body);
+      run<std::min(4, register_lanes), WithLse, false>(t, X, parts, body);
   }
 
   /// The per-call skeleton: check X, build the frame once, then blocks of Lanes columns through
   /// the lane-major kernels and the remaining columns one by one (a column gets the same bits
   /// either way: detail/gmm_frame.hpp). body(frame, first column, integral_constant<int, W>,
-  /// u, r, lse, scratch) sees the block's data lane-major (W = 1: one ordinary column).
+  /// x, u, r, lse, scratch) sees the block's data lane-major (W = 1: one ordinary column);
+  /// u holds the elementwise kinds' u_k only when StoreU (frame::responsibilities).
   /// The frame and scratch are kept per thread (one per body type, so calls never share
   /// them): after the first call of a size, a call allocates nothing.
-  template <int Lanes, bool WithLse, class Body>
+  template <int Lanes, bool WithLse, bool StoreU, class Body>
   void run(double t, const matrix<Scalar>& X, detail::gmm::frame_parts parts,
            Body&& body) const {
     const long D = dimension(), K = components(), N = X.cols();
@@ -295,16 +298,17 @@ class gaussian_mixture {
         const Scalar* x = X.data() + j0 * D;
         for (long i = 0; i < D; ++i)
           for (int l = 0; l < Lanes; ++l) xb[i * Lanes + l] = x[l * D + i];
-        f.template responsibilities<WithLse, Lanes>(xb, sc.u.data(), sc.r.data(), sc.lse.data(),
-                                                    sc.w.data());
-        body(std::as_const(f), j0, std::integral_constant<int, Lanes>{}, sc.u.data(),
-             sc.r.data(), sc.lse.data(), sc);
+        f.template responsibilities<WithLse, Lanes, StoreU>(xb, sc.u.data(), sc.r.data(),
+                                                            sc.lse.data(), sc.w.data());
+        body(std::as_const(f), j0, std::integral_constant<int, Lanes>{}, std::as_const(xb),
+             sc.u.data(), sc.r.data(), sc.lse.data(), sc);
       }
     }
     for (; j0 < N; ++j0) {
-      f.template responsibilities<WithLse, 1>(X.data() + j0 * D, sc.u.data(), sc.r.data(),
-                                              sc.lse.data(), sc.w.data());
-      body(std::as_const(f), j0, std::integral_constant<int, 1>{}, sc.u.data(), sc.r.data(),
+      const Scalar* x = X.data() + j0 * D;
+      f.template responsibilities<WithLse, 1, StoreU>(x, sc.u.data(), sc.r.data(), sc.lse.data(),
+                                                      sc.w.data());
+      body(std::as_const(f), j0, std::integral_constant<int, 1>{}, x, sc.u.data(), sc.r.data(),
            sc.lse.data(), sc);
     }
   }
@@ -424,10 +428,10 @@ void gaussian_mixture<Scalar, Process>::score(
     double t, const matrix<Scalar>& X, matrix<Scalar>& S) const {
   const long D = dimension();
   S.resize(D, X.cols());
-  run_lanes<false>(t, X, {}, [&](const auto& f, long j0, auto width, const Scalar* u,
-                                 const Scalar* r, const Scalar*, scratch& sc) {
+  run_lanes<false>(t, X, {}, [&](const auto& f, long j0, auto width, const Scalar* x,
+                                 const Scalar* u, const Scalar* r, const Scalar*, scratch& sc) {
     constexpr int W = decltype(width)::value;
-    f.template score<W>(u, r, sc.s.data());
+    f.template score<W>(x, u, r, sc.s.data());
     store_lanes<W>(sc.s.data(), S.data() + j0 * D, D);
   });
 }
@@ -437,7 +441,7 @@ void gaussian_mixture<Scalar, Process>::log_density(
     double t, const matrix<Scalar>& X, vector<Scalar>& out) const {
   out.resize(X.cols());
   run_lanes<true>(t, X, {}, [&](const auto&, long j0, auto width, const Scalar*, const Scalar*,
-                                const Scalar* lse, scratch&) {
+                                const Scalar*, const Scalar* lse, scratch&) {
     for (int l = 0; l < decltype(width)::value; ++l) out(j0 + l) = lse[l];
   });
 }
@@ -448,11 +452,11 @@ void gaussian_mixture<Scalar, Process>::score_and_laplacian(
   const long D = dimension();
   S.resize(D, X.cols());
   lap.resize(X.cols());
-  run_lanes<false>(t, X, {}, [&](const auto& f, long j0, auto width, const Scalar* u,
-                                 const Scalar* r, const Scalar*, scratch& sc) {
+  run_lanes<false>(t, X, {}, [&](const auto& f, long j0, auto width, const Scalar* x,
+                                 const Scalar* u, const Scalar* r, const Scalar*, scratch& sc) {
     constexpr int W = decltype(width)::value;
-    f.template score<W>(u, r, sc.s.data());
-    f.template laplacian<W>(u, r, sc.s.data(), lap.data() + j0);
+    f.template score<W>(x, u, r, sc.s.data());
+    f.template laplacian<W>(x, u, r, sc.s.data(), lap.data() + j0);
     store_lanes<W>(sc.s.data(), S.data() + j0 * D, D);
   });
 }
@@ -468,7 +472,7 @@ void gaussian_mixture<Scalar, Process>::hessian(
   vector<Scalar> u(D * K), r(K), w(D), s(D), c(D), pc(D);
   Scalar lse;
   f.responsibilities(x.data(), u.data(), r.data(), &lse, w.data());
-  f.score(u.data(), r.data(), s.data());
+  f.score(x.data(), u.data(), r.data(), s.data());
   H.setZero(D, D);
   for (long k = 0; k < K; ++k) {
     const Scalar* uk = u.data() + k * D;
@@ -489,25 +493,25 @@ void gaussian_mixture<Scalar, Process>::grad_laplacian(
     double t, const matrix<Scalar>& X, matrix<Scalar>& G) const {
   const long D = dimension(), K = components();
   G.resize(D, X.cols());
-  run<1, false>(t, X, {},
-                [&](const auto& f, long j, auto, const Scalar* u, const Scalar* r, const Scalar*,
-                    scratch& sc) {
-                  Scalar* s = sc.s.data();
-                  Scalar* c = sc.c.data();
-                  Scalar* pc = sc.pc.data();
-                  Scalar* g = G.data() + j * D;
-                  f.score(u, r, s);
-                  for (long i = 0; i < D; ++i) g[i] = 0;
-                  for (long k = 0; k < K; ++k) {
-                    const Scalar* uk = u + k * D;
-                    for (long i = 0; i < D; ++i) c[i] = uk[i] + s[i];
-                    const Scalar q = detail::gmm::dot4(c, c, D);
-                    f.apply_precision(k, c, pc, sc.w.data());
-                    const Scalar a = f.tr[k] - q;
-                    const Scalar rk = r[k];
-                    for (long i = 0; i < D; ++i) g[i] += rk * (c[i] * a + Scalar(2) * pc[i]);
-                  }
-                });
+  run<1, false, true>(t, X, {}, [&](const auto& f, long j, auto, const Scalar* x,
+                                    const Scalar* u, const Scalar* r, const Scalar*,
+                                    scratch& sc) {
+    Scalar* s = sc.s.data();
+    Scalar* c = sc.c.data();
+    Scalar* pc = sc.pc.data();
+    Scalar* g = G.data() + j * D;
+    f.score(x, u, r, s);
+    for (long i = 0; i < D; ++i) g[i] = 0;
+    for (long k = 0; k < K; ++k) {
+      const Scalar* uk = u + k * D;
+      for (long i = 0; i < D; ++i) c[i] = uk[i] + s[i];
+      const Scalar q = detail::gmm::dot4(c, c, D);
+      f.apply_precision(k, c, pc, sc.w.data());
+      const Scalar a = f.tr[k] - q;
+      const Scalar rk = r[k];
+      for (long i = 0; i < D; ++i) g[i] += rk * (c[i] * a + Scalar(2) * pc[i]);
+    }
+  });
 }
 
 template <class Scalar, process Process>
@@ -516,20 +520,21 @@ void gaussian_mixture<Scalar, Process>::denoiser(
   const long D = dimension(), K = components();
   out.resize(D, X.cols());
   const matrix<Scalar> mu = c_.means.template cast<Scalar>();
-  run<1, false>(t, X, {.covariances = true},
-                [&](const auto& f, long j, auto, const Scalar* u, const Scalar* r, const Scalar*,
-                    scratch& sc) {
-                  Scalar* su = sc.pc.data();
-                  Scalar* o = out.data() + j * D;
-                  const Scalar alpha = Scalar(f.alpha);
-                  for (long i = 0; i < D; ++i) o[i] = 0;
-                  for (long k = 0; k < K; ++k) {
-                    f.apply_covariance(k, u + k * D, su);
-                    const Scalar* mk = mu.data() + k * D;
-                    const Scalar rk = r[k];
-                    for (long i = 0; i < D; ++i) o[i] += rk * (mk[i] + alpha * su[i]);
-                  }
-                });
+  run<1, false, true>(t, X, {.covariances = true}, [&](const auto& f, long j, auto,
+                                                        const Scalar*, const Scalar* u,
+                                                        const Scalar* r, const Scalar*,
+                                                        scratch& sc) {
+    Scalar* su = sc.pc.data();
+    Scalar* o = out.data() + j * D;
+    const Scalar alpha = Scalar(f.alpha);
+    for (long i = 0; i < D; ++i) o[i] = 0;
+    for (long k = 0; k < K; ++k) {
+      f.apply_covariance(k, u + k * D, su);
+      const Scalar* mk = mu.data() + k * D;
+      const Scalar rk = r[k];
+      for (long i = 0; i < D; ++i) o[i] += rk * (mk[i] + alpha * su[i]);
+    }
+  });
 }
 
 template <class Scalar, process Process>

@@ -370,12 +370,55 @@ struct frame {
     for (; i0 < D; ++i0) product_rows<1, W>(a, D, i0, Lower ? 0 : i0, Lower ? i0 + 1 : D, y, out);
   }
 
+  /// The elementwise kinds' u_k,i = (x_i - m_k,i) P_k,ii^{-1}, the one expression every kernel
+  /// uses for it (so a u formed again from x has the bits of a stored one); d = x_i - m_k,i.
+  template <class V>
+  static V elementwise_u(const V& d, Scalar precision) {
+    return d * precision;
+  }
+
+  /// Calls body(precision) with precision(k, i) = P_k,ii^{-1} of an elementwise kind (1 / p_k
+  /// or the diagonal's), as a functor of its own per kind, so loops over i see a constant or a
+  /// contiguous array and vectorise either way.
+  template <class Body>
+  void with_precision(Body&& body) const {
+    if (kind == covariance_kind::isotropic)
+      body([this](long k, long) { return ip[k]; });
+    else
+      body([this](long k, long i) { return idiag.data()[k * D + i]; });
+  }
+
+  /// Calls body(ue) with ue(k, i) = u_k,i of the W lane-major columns x as a lanes_t: formed
+  /// from x for the elementwise kinds (their responsibilities need not store K D W values:
+  /// at D = 64, K = 16 a stored u of 8 lanes outgrew L1), read from u for full covariances.
+  template <int W, class Body>
+  void with_u(const Scalar* __restrict x, const Scalar* __restrict u, Body&& body) const {
+    using V = lanes_t<Scalar, W>;
+    if (kind == covariance_kind::full) {
+      body([u, this](long k, long i) {
+        V stored;
+        read_lanes<Scalar, W>(u + (k * D + i) * W, stored);
+        return stored;
+      });
+      return;
+    }
+    with_precision([&](auto precision) {
+      body([x, precision, this](long k, long i) {
+        V d;
+        read_lanes<Scalar, W>(x + i * W, d);
+        d = d - m.data()[k * D + i];
+        return elementwise_u(d, precision(k, i));
+      });
+    });
+  }
+
   /// For W columns x: u_k = P_k^{-1} (x - m_k) into u (element i of component k of lane l at
-  /// [(k D + i) W + l]), the responsibilities r_k (at [k W + l]; log-sum-exp, so far tails
+  /// [(k D + i) W + l]; the elementwise kinds only when StoreU, kernels that go through
+  /// with_u form it again), the responsibilities r_k (at [k W + l]; log-sum-exp, so far tails
   /// neither underflow nor give NaN), and log p_t(x) into lse[l] (skipped when WithLse is
   /// false: a score alone needs no log). work holds D W scalars. Isotropic and diagonal compute
   /// the differences, u and the quadratic form in one pass (sum_in_fours' order).
-  template <bool WithLse = true, int W = 1>
+  template <bool WithLse = true, int W = 1, bool StoreU = true>
   void responsibilities(const Scalar* __restrict x, Scalar* __restrict u, Scalar* __restrict r,
                         Scalar* __restrict lse, Scalar* __restrict work) const {
     using V = lanes_t<Scalar, W>;
@@ -386,21 +429,21 @@ struct frame {
       switch (kind) {
         case covariance_kind::isotropic:
         case covariance_kind::diagonal: {
-          // Element i's precision: 1 / p_k (isotropic) or 1 / P_k,ii; the isotropic quadratic
-          // form is |x - m_k|^2 / p_k, the diagonal one sum_i (x_i - m_k,i) u_k,i.
+          // The isotropic quadratic form is |x - m_k|^2 / p_k, the diagonal one
+          // sum_i (x_i - m_k,i) u_k,i.
           const bool iso = kind == covariance_kind::isotropic;
-          const Scalar p_inv = iso ? ip[k] : Scalar(0);
-          const Scalar* id = iso ? nullptr : idiag.data() + k * D;
-          const V sum = sum_in_fours<V>(D, [&](long i) {
-            V d;
-            read_lanes<Scalar, W>(x + i * W, d);
-            d = d - mk[i];
-            const V ui = d * (iso ? p_inv : id[i]);
-            write_lanes<Scalar, W>(uk + i * W, ui);
-            return iso ? d * d : d * ui;
+          with_precision([&](auto precision) {
+            const V sum = sum_in_fours<V>(D, [&](long i) {
+              V d;
+              read_lanes<Scalar, W>(x + i * W, d);
+              d = d - mk[i];
+              const V ui = elementwise_u(d, precision(k, i));
+              if constexpr (StoreU) write_lanes<Scalar, W>(uk + i * W, ui);
+              return iso ? d * d : d * ui;
+            });
+            const V qv = iso ? sum * ip[k] : sum;
+            for (int l = 0; l < W; ++l) quad[l] = lane<Scalar, W>(qv, l);
           });
-          const V qv = iso ? sum * p_inv : sum;
-          for (int l = 0; l < W; ++l) quad[l] = lane<Scalar, W>(qv, l);
           break;
         }
         case covariance_kind::full: {
@@ -439,56 +482,65 @@ struct frame {
       for (int l = 0; l < W; ++l) lse[l] = mx[l] + Scalar(vmath::log(double(sum[l])));
   }
 
-  /// s = -sum_k r_k u_k for W lane-major columns, summed over k in increasing order for every i.
+  /// s = -sum_k r_k u_k for W lane-major columns x (u as with_u reads it), summed over k in
+  /// increasing order for every i.
   template <int W = 1>
-  void score(const Scalar* __restrict u, const Scalar* __restrict r, Scalar* __restrict s) const {
-    if (W == 1 && D >= 8) {
-      // One column, larger D: contiguous axpys over i (the same sums in the same order).
-      for (long i = 0; i < D; ++i) s[i] = 0;
-      for (long k = 0; k < K; ++k) {
-        const Scalar* uk = u + k * D;
-        const Scalar rk = r[k];
-        for (long i = 0; i < D; ++i) s[i] += rk * uk[i];
+  void score(const Scalar* __restrict x, const Scalar* __restrict u, const Scalar* __restrict r,
+             Scalar* __restrict s) const {
+    with_u<W>(x, u, [&](auto ue) {
+      if constexpr (W == 1) {
+        if (D >= 8) {
+          // One column, larger D: contiguous axpys over i (the same sums in the same order).
+          for (long i = 0; i < D; ++i) s[i] = 0;
+          for (long k = 0; k < K; ++k) {
+            const Scalar rk = r[k];
+            for (long i = 0; i < D; ++i) s[i] += rk * ue(k, i);
+          }
+          for (long i = 0; i < D; ++i) s[i] = -s[i];
+          return;
+        }
       }
-      for (long i = 0; i < D; ++i) s[i] = -s[i];
-      return;
-    }
-    // A register sum per coordinate (all lanes) instead of read-modify-writes of s that the
-    // compiler must assume may alias u.
-    using V = lanes_t<Scalar, W>;
-    for (long i = 0; i < D; ++i) {
-      V acc = {}, rk, uki;
-      for (long k = 0; k < K; ++k) {
-        read_lanes<Scalar, W>(r + k * W, rk);
-        read_lanes<Scalar, W>(u + (k * D + i) * W, uki);
-        acc += rk * uki;
-      }
-      write_lanes<Scalar, W>(s + i * W, -acc);
-    }
+      // Register sums (all lanes) instead of read-modify-writes of s, four coordinates at a
+      // time: each sum is one chain of additions over k, and four chains hide their latency.
+      using V = lanes_t<Scalar, W>;
+      const auto coordinates = [&]<int B>(long i0, std::integral_constant<int, B>) {
+        V acc[B] = {}, rk;
+        for (long k = 0; k < K; ++k) {
+          read_lanes<Scalar, W>(r + k * W, rk);
+          for (int b = 0; b < B; ++b) acc[b] += rk * ue(k, i0 + b);
+        }
+        for (int b = 0; b < B; ++b) write_lanes<Scalar, W>(s + (i0 + b) * W, -acc[b]);
+      };
+      long i = 0;
+      for (; i + 4 <= D; i += 4) coordinates(i, std::integral_constant<int, 4>{});
+      for (; i < D; ++i) coordinates(i, std::integral_constant<int, 1>{});
+    });
   }
 
-  /// Lap log p_t = sum_k r_k (|u_k + s|^2 - tr P_k^{-1}) for W lane-major columns (the centred
-  /// form of trace(H), free of the cancellation sum r |u|^2 - |s|^2 has in the tails); |c_k|^2
-  /// in sum_in_fours' order, c_k formed in registers.
+  /// Lap log p_t = sum_k r_k (|u_k + s|^2 - tr P_k^{-1}) for W lane-major columns x (u as
+  /// with_u reads it; the centred form of trace(H), free of the cancellation
+  /// sum r |u|^2 - |s|^2 has in the tails); |c_k|^2 in sum_in_fours' order, c_k formed in
+  /// registers.
   template <int W = 1>
-  void laplacian(const Scalar* __restrict u, const Scalar* __restrict r,
-                 const Scalar* __restrict s, Scalar* __restrict lap) const {
+  void laplacian(const Scalar* __restrict x, const Scalar* __restrict u,
+                 const Scalar* __restrict r, const Scalar* __restrict s,
+                 Scalar* __restrict lap) const {
     using V = lanes_t<Scalar, W>;
-    V acc = {};
-    for (long k = 0; k < K; ++k) {
-      const Scalar* uk = u + k * D * W;
-      const V q = sum_in_fours<V>(D, [&](long i) {
-        V ui, si;
-        read_lanes<Scalar, W>(uk + i * W, ui);
-        read_lanes<Scalar, W>(s + i * W, si);
-        const V ci = ui + si;
-        return ci * ci;
-      });
-      V rk;
-      read_lanes<Scalar, W>(r + k * W, rk);
-      acc += rk * (q - tr[k]);
-    }
-    write_lanes<Scalar, W>(lap, acc);
+    with_u<W>(x, u, [&](auto ue) {
+      V acc = {};
+      for (long k = 0; k < K; ++k) {
+        const V q = sum_in_fours<V>(D, [&](long i) {
+          V si;
+          read_lanes<Scalar, W>(s + i * W, si);
+          const V ci = ue(k, i) + si;
+          return ci * ci;
+        });
+        V rk;
+        read_lanes<Scalar, W>(r + k * W, rk);
+        acc += rk * (q - tr[k]);
+      }
+      write_lanes<Scalar, W>(lap, acc);
+    });
   }
 
   /// out <- P_k^{-1} c (c is not modified; work holds D scalars).
