@@ -59,11 +59,19 @@ struct philox_lanes {
 // The rounds on explicit vectors of words: compilers do not vectorise them reliably from
 // loops (the counters end up in scalar registers). GCC and Clang vector extensions.
 using word_lanes = std::uint32_t __attribute__((vector_size(4 * normal_lanes)));
-using product_lanes = std::uint64_t __attribute__((vector_size(8 * normal_lanes)));
+using pair_lanes = std::uint64_t __attribute__((vector_size(4 * normal_lanes)));
+/// lo is the wrapped 32-bit product; hi, the upper word of the 64-bit product, from the even
+/// and the odd words multiplied in place as 64-bit lanes (one 32 x 32 -> 64-bit multiply each,
+/// pmuludq; widening the words to twice as many 64-bit lanes and narrowing back, the obvious
+/// form, spent as much time in shuffles as the rounds took). Integer arithmetic: the scalar
+/// generator's bits in every lane.
 inline void mulhilo(std::uint32_t m, const word_lanes& x, word_lanes& hi, word_lanes& lo) {
-  const product_lanes p = __builtin_convertvector(x, product_lanes) * std::uint64_t(m);
-  hi = __builtin_convertvector(p >> 32, word_lanes);
-  lo = __builtin_convertvector(p, word_lanes);
+  constexpr std::uint64_t low_word = 0xFFFFFFFFu;
+  const pair_lanes pairs = (pair_lanes)x;  // word 2 i in the low half of lane i, 2 i + 1 above
+  const pair_lanes even = (pairs & low_word) * std::uint64_t(m);
+  const pair_lanes odd = (pairs >> 32) * std::uint64_t(m);
+  hi = (word_lanes)((even >> 32) | (odd & ~low_word));
+  lo = x * m;
 }
 #endif
 
@@ -168,15 +176,26 @@ void fill_normal_blocks(philox_key key, std::uint32_t purpose_bits, const std::u
   philox_lanes c{};
   double z0[normal_lanes], z1[normal_lanes];
   const long total = n * blocks;
-  long j = 0, m = 0;
+  if (total <= 0) return;
+  // Lane l of the group starting at g0 draws block m[l] of trajectory j[l], (j, m) = the
+  // quotient and remainder of g0 + l by blocks, advanced by normal_lanes per group without a
+  // division; every lane is set (lanes past the end take the last trajectory and are not
+  // written out), so the loop has no branch per lane and vectorises.
+  long j[normal_lanes], m[normal_lanes];
+  for (int l = 0; l < normal_lanes; ++l) {
+    j[l] = l / blocks;
+    m[l] = l % blocks;
+  }
+  const long carry_j = normal_lanes / blocks, carry_m = normal_lanes % blocks;
   for (long g0 = 0; g0 < total; g0 += normal_lanes) {
     const int used = int(total - g0 < normal_lanes ? total - g0 : normal_lanes);
-    for (int l = 0; l < used; ++l) {
-      set_counter(c, l, ids[j], b0 + std::uint64_t(m), purpose_bits);
-      if (++m == blocks) {
-        m = 0;
-        ++j;
-      }
+    for (int l = 0; l < normal_lanes; ++l) {
+      set_counter(c, l, ids[j[l] < n ? j[l] : n - 1], b0 + std::uint64_t(m[l]), purpose_bits);
+      m[l] += carry_m;
+      j[l] += carry_j;
+      const long wrap = m[l] >= blocks ? 1 : 0;
+      m[l] -= wrap * blocks;
+      j[l] += wrap;
     }
     normal_pairs(c, key, z0, z1);
     Scalar* o = out + 2 * g0;
