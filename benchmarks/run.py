@@ -492,9 +492,10 @@ THREADS_GOAL = 1.9
 
 
 def item3(bdir, data, rounds, results):
-    """2 threads vs 1 (wall time), same run."""
+    """2 threads vs 1 (wall time), same run: the whole 1000-step grid (a window of 200 steps
+    took 30 ms at D = 2, where waking the second thread and the VM's scheduling weighed)."""
     out = {}
-    for name, mix, w in [("D2_K8", data["m2"], 200), ("D64_K16", data["m64"], 40)]:
+    for name, mix, w in [("D2_K8", data["m2"], 1000), ("D64_K16", data["m64"], 1000)]:
         log(f"item 3: threads {name}")
         load_before = os.getloadavg()[0]
         r = run_json([f"{bdir}/bench_reverse_sde", "--mixture", mix, "--n", "4096",
@@ -928,7 +929,10 @@ def write_report(results, path):
     if blas1:
         L.append(f"- PyTorch's BLAS: item 1: {blas1}; item 8: "
                  f"{R.get('torch', {}).get('blas', 'the system libblas.so.3, the reference BLAS (run before run.py chose the BLAS)')}")
-    L.append(f"- Reproduce: `/usr/bin/python3 benchmarks/run.py` (took {fmt(R['seconds'] / 60, 1)} min)\n")
+    # Items are rerun alone (`--only`), so the duration of the last whole run says nothing
+    # about the figures below; each item's section says how it was last run.
+    L.append("- Reproduce: `/usr/bin/python3 benchmarks/run.py` (every item; `--only 1,1b` and so on "
+             "rerun some and keep the others' figures)\n")
 
     L.append("## Summary\n")
     L.append("| # | what | measured | target | |")
@@ -1164,7 +1168,7 @@ def write_report(results, path):
     L.append("one column's four partial sums per vector for larger D (`dynamics/reverse_sde.hpp`).\n")
 
     L.append("## 3. Threads\n")
-    L.append("2 threads vs 1 on the same run (OpenMP over chunks of 64 trajectories), wall time, results")
+    L.append("2 threads vs 1 on the same run (the 1000-step grid, OpenMP over chunks of 64 trajectories), wall time, results")
     L.append("bit-identical (checksums compared).\n")
     for name in ["D2_K8", "D64_K16"]:
         r = R["item3"][name]
@@ -1531,8 +1535,8 @@ def miss_text_1(R):
         lines.append(line)
     return "\n".join(lines) + """
 
-A step is one batched score evaluation (`model/detail/gmm_frame.hpp`: blocks of 8 columns, 4 at
-D = 64, lane-major, each lane the single column's operations in order), D normal draws
+A step is one batched score evaluation (`model/detail/gmm_frame.hpp`: blocks of 8 columns,
+lane-major, each lane the single column's operations in order), D normal draws
 (`fill_normal_columns`: Philox on 16 counters at once, Box-Muller with `core/vector_math.hpp`'s
 log and sincos), the tracking dot products and the Euler-Maruyama update. Nothing calls libm.
 What separates dlogp from the minimal kernel: the kernel keeps trajectories in
@@ -1625,23 +1629,24 @@ batch 1, no faster products with the reference BLAS; not rerun with OpenBLAS).
 """
 
 ITEM1BC_TEXT = """**Where dlogp's time goes** (`perf record -e cpu-clock`, one thread, N = 4096, measured once while
-writing this, not by run.py; the machine's load average was 3-4 on 2 cores). Isotropic PF-ODE,
-Heun: at D = 2, K = 8, 76% in `frame::responsibilities` (|x - m_k|^2, the exponentials and the
-normalisation, 8 columns at a time), 10% in the score and Laplacian sums, 8% in the driver (Heun's
-Eigen passes over the D x N arrays, the rate's bookkeeping); at D = 64, K = 16, 40% in the
-responsibilities, 48% in the score and Laplacian sums (the Laplacian's centred form reads u_k a
-second time: sum_k r_k |u_k + s|^2), 9% the driver. PyTorch does the same maths with two matrix
-products on OpenBLAS and about 40 operators per rate evaluation, each a separate pass over an
-(N, K) or (N, D) array dispatched from Python (not profiled here). Against the minimal kernel
-(87-88% at D = 2, 29-34% at D = 64 in three runs) the difference at D = 64 is the form of the sums: the kernel
-never forms u_k = (x - m_k) / p_k, it takes |x - m_k|^2 = |x|^2 - 2 x.m_k + |m_k|^2 from a
+writing this, not by run.py). Isotropic PF-ODE, Heun: at D = 2, K = 8, 68% in
+`frame::responsibilities` (|x - m_k|^2, the exponentials and the normalisation, 8 columns at a
+time), 18% in the score and Laplacian sums, 8% in the driver (Heun's Eigen passes over the D x N
+arrays, the rate's bookkeeping); at D = 64, K = 16, 26% in the responsibilities, 54% in the score
+and Laplacian sums (the Laplacian's centred form sum_k r_k |u_k + s|^2 needs the whole score
+first, so it is a pass of its own), 13% the driver and the rate. PyTorch does the same maths with
+two matrix products on OpenBLAS and about 40 operators per rate evaluation, each a separate pass
+over an (N, K) or (N, D) array dispatched from Python (not profiled here). Against the minimal
+kernel (100% at D = 2, 41% at D = 64 in this run; 88% and 29-34% while u_k was stored and read
+back, in blocks of 4 columns at D = 64) the difference at D = 64 is the form of the sums: the
+kernel never forms u_k = (x - m_k) / p_k, it takes |x - m_k|^2 = |x|^2 - 2 x.m_k + |m_k|^2 from a
 register-blocked product of x with 8 components' means at once, the score from a second such
 product, and the Laplacian as sum_k r_k |u_k|^2 - |s|^2 - D sum_k r_k / p_k from scalars it
 already has. dlogp forms every difference x - m_k (no cancellation in |x - m_k|^2 when x and
-m_k are large and close), stores the K vectors u_k and reads them again for the centred
-Laplacian sum_k r_k |u_k + s|^2 (the uncentred form loses digits in the tails, where both terms
-are large and nearly equal): three passes over K x D values per evaluation instead of two
-register-blocked ones. The reverse SDE needs no Laplacian, hence its 64% there (item 1).
+m_k are large and close) and u_k in registers, once for the quadratic form, once for the score
+and once for the centred Laplacian (the uncentred form loses digits in the tails, where both
+terms are large and nearly equal): three passes over K x D values per evaluation instead of two
+register-blocked ones. The reverse SDE needs no Laplacian, hence its 90% there (item 1).
 
 Full covariances (`perf record -e cpu-clock`, reverse SDE, N = 2048, one thread, measured once
 while writing this): in chunks of 64, 51% in the column kernel
