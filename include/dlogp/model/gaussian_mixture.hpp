@@ -237,13 +237,14 @@ class gaussian_mixture {
 
   struct scratch {
     std::vector<Scalar> x, u, r, lse, w, s, c, pc;
-    void resize(long D, long K, int W) {  // grows only: no allocation once sized
+    /// Grows only: no allocation once sized. u only where it is stored (full covariances).
+    void resize(long D, long K, int W, bool stored_u) {
       const auto grow = [](std::vector<Scalar>& v, long n) {
         if (long(v.size()) < n) v.resize(std::size_t(n));
       };
       for (auto* v : {&x, &w, &s}) grow(*v, D * W);
       for (auto* v : {&c, &pc}) grow(*v, D);
-      grow(u, D * K * W);
+      if (stored_u) grow(u, D * K * W);
       grow(r, K * W);
       grow(lse, W);
     }
@@ -268,19 +269,20 @@ class gaussian_mixture {
     constexpr int register_lanes = detail::simd_register_bytes / int(sizeof(Scalar));
     if (c_.kind != covariance_kind::full ||
         long(sizeof(Scalar)) * dimension() * components() * 8 <= 32768)
-      run<std::min(8, register_lanes), WithLse, false>(t, X, parts, body);
+      run<std::min(8, register_lanes), WithLse>(t, X, parts, body);
     else
-      run<std::min(4, register_lanes), WithLse, false>(t, X, parts, body);
+      run<std::min(4, register_lanes), WithLse>(t, X, parts, body);
   }
 
   /// The per-call skeleton: check X, build the frame once, then blocks of Lanes columns through
   /// the lane-major kernels and the remaining columns one by one (a column gets the same bits
   /// either way: detail/gmm_frame.hpp). body(frame, first column, integral_constant<int, W>,
   /// x, u, r, lse, scratch) sees the block's data lane-major (W = 1: one ordinary column);
-  /// u holds the elementwise kinds' u_k only when StoreU (frame::responsibilities).
+  /// u holds u_k for full covariances only (frame::responsibilities; bodies read it through
+  /// frame::with_u).
   /// The frame and scratch are kept per thread (one per body type, so calls never share
   /// them): after the first call of a size, a call allocates nothing.
-  template <int Lanes, bool WithLse, bool StoreU, class Body>
+  template <int Lanes, bool WithLse, class Body>
   void run(double t, const matrix<Scalar>& X, detail::gmm::frame_parts parts,
            Body&& body) const {
     const long D = dimension(), K = components(), N = X.cols();
@@ -290,7 +292,7 @@ class gaussian_mixture {
     thread_local detail::gmm::frame<Scalar> f;
     f.build(c_, a, s2, t, parts);
     thread_local scratch sc;
-    sc.resize(D, K, Lanes);
+    sc.resize(D, K, Lanes, c_.kind == covariance_kind::full);
     long j0 = 0;
     if constexpr (Lanes > 1) {
       for (; j0 + Lanes <= N; j0 += Lanes) {
@@ -298,16 +300,16 @@ class gaussian_mixture {
         const Scalar* x = X.data() + j0 * D;
         for (long i = 0; i < D; ++i)
           for (int l = 0; l < Lanes; ++l) xb[i * Lanes + l] = x[l * D + i];
-        f.template responsibilities<WithLse, Lanes, StoreU>(xb, sc.u.data(), sc.r.data(),
-                                                            sc.lse.data(), sc.w.data());
-        body(std::as_const(f), j0, std::integral_constant<int, Lanes>{}, std::as_const(xb),
-             sc.u.data(), sc.r.data(), sc.lse.data(), sc);
+        f.template responsibilities<WithLse, Lanes>(xb, sc.u.data(), sc.r.data(), sc.lse.data(),
+                                                    sc.w.data());
+        body(std::as_const(f), j0, std::integral_constant<int, Lanes>{}, xb, sc.u.data(),
+             sc.r.data(), sc.lse.data(), sc);
       }
     }
     for (; j0 < N; ++j0) {
       const Scalar* x = X.data() + j0 * D;
-      f.template responsibilities<WithLse, 1, StoreU>(x, sc.u.data(), sc.r.data(), sc.lse.data(),
-                                                      sc.w.data());
+      f.template responsibilities<WithLse, 1>(x, sc.u.data(), sc.r.data(), sc.lse.data(),
+                                              sc.w.data());
       body(std::as_const(f), j0, std::integral_constant<int, 1>{}, x, sc.u.data(), sc.r.data(),
            sc.lse.data(), sc);
     }
@@ -475,8 +477,8 @@ void gaussian_mixture<Scalar, Process>::hessian(
   f.score(x.data(), u.data(), r.data(), s.data());
   H.setZero(D, D);
   for (long k = 0; k < K; ++k) {
-    const Scalar* uk = u.data() + k * D;
-    for (long i = 0; i < D; ++i) c[i] = uk[i] + s[i];
+    f.column_u(k, x.data(), u.data(), c.data());
+    for (long i = 0; i < D; ++i) c[i] += s[i];
     for (long jj = 0; jj < D; ++jj)
       for (long i = 0; i < D; ++i) H(i, jj) += r[k] * c[i] * c[jj];
     // Subtract r_k P_k^{-1}, one column at a time by solving with unit vectors.
@@ -493,24 +495,24 @@ void gaussian_mixture<Scalar, Process>::grad_laplacian(
     double t, const matrix<Scalar>& X, matrix<Scalar>& G) const {
   const long D = dimension(), K = components();
   G.resize(D, X.cols());
-  run<1, false, true>(t, X, {}, [&](const auto& f, long j, auto, const Scalar* x,
-                                    const Scalar* u, const Scalar* r, const Scalar*,
-                                    scratch& sc) {
+  run<1, false>(t, X, {}, [&](const auto& f, long j, auto, const Scalar* x, const Scalar* u,
+                              const Scalar* r, const Scalar*, scratch& sc) {
     Scalar* s = sc.s.data();
     Scalar* c = sc.c.data();
     Scalar* pc = sc.pc.data();
     Scalar* g = G.data() + j * D;
     f.score(x, u, r, s);
     for (long i = 0; i < D; ++i) g[i] = 0;
-    for (long k = 0; k < K; ++k) {
-      const Scalar* uk = u + k * D;
-      for (long i = 0; i < D; ++i) c[i] = uk[i] + s[i];
-      const Scalar q = detail::gmm::dot4(c, c, D);
-      f.apply_precision(k, c, pc, sc.w.data());
-      const Scalar a = f.tr[k] - q;
-      const Scalar rk = r[k];
-      for (long i = 0; i < D; ++i) g[i] += rk * (c[i] * a + Scalar(2) * pc[i]);
-    }
+    f.template with_u<1>(x, u, [&](auto ue) {
+      for (long k = 0; k < K; ++k) {
+        for (long i = 0; i < D; ++i) c[i] = ue(k, i) + s[i];
+        const Scalar q = detail::gmm::dot4(c, c, D);
+        f.apply_precision(k, c, pc, sc.w.data());
+        const Scalar a = f.tr[k] - q;
+        const Scalar rk = r[k];
+        for (long i = 0; i < D; ++i) g[i] += rk * (c[i] * a + Scalar(2) * pc[i]);
+      }
+    });
   });
 }
 
@@ -520,16 +522,17 @@ void gaussian_mixture<Scalar, Process>::denoiser(
   const long D = dimension(), K = components();
   out.resize(D, X.cols());
   const matrix<Scalar> mu = c_.means.template cast<Scalar>();
-  run<1, false, true>(t, X, {.covariances = true}, [&](const auto& f, long j, auto,
-                                                        const Scalar*, const Scalar* u,
-                                                        const Scalar* r, const Scalar*,
-                                                        scratch& sc) {
+  run<1, false>(t, X, {.covariances = true}, [&](const auto& f, long j, auto, const Scalar* x,
+                                                  const Scalar* u, const Scalar* r,
+                                                  const Scalar*, scratch& sc) {
+    Scalar* uk = sc.c.data();
     Scalar* su = sc.pc.data();
     Scalar* o = out.data() + j * D;
     const Scalar alpha = Scalar(f.alpha);
     for (long i = 0; i < D; ++i) o[i] = 0;
     for (long k = 0; k < K; ++k) {
-      f.apply_covariance(k, u + k * D, su);
+      f.column_u(k, x, u, uk);
+      f.apply_covariance(k, uk, su);
       const Scalar* mk = mu.data() + k * D;
       const Scalar rk = r[k];
       for (long i = 0; i < D; ++i) o[i] += rk * (mk[i] + alpha * su[i]);

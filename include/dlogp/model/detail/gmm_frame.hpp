@@ -412,19 +412,27 @@ struct frame {
     });
   }
 
-  /// For W columns x: u_k = P_k^{-1} (x - m_k) into u (element i of component k of lane l at
-  /// [(k D + i) W + l]; the elementwise kinds only when StoreU, kernels that go through
-  /// with_u form it again), the responsibilities r_k (at [k W + l]; log-sum-exp, so far tails
-  /// neither underflow nor give NaN), and log p_t(x) into lse[l] (skipped when WithLse is
-  /// false: a score alone needs no log). work holds D W scalars. Isotropic and diagonal compute
-  /// the differences, u and the quadratic form in one pass (sum_in_fours' order).
-  template <bool WithLse = true, int W = 1, bool StoreU = true>
+  /// u_k of one column x into out (D scalars), as with_u reads it: for the kernels that hand
+  /// u_k to a product (the denoiser's covariance).
+  void column_u(long k, const Scalar* __restrict x, const Scalar* __restrict u,
+                Scalar* __restrict out) const {
+    with_u<1>(x, u, [&](auto ue) {
+      for (long i = 0; i < D; ++i) out[i] = ue(k, i);
+    });
+  }
+
+  /// For W columns x: the responsibilities r_k (at [k W + l]; log-sum-exp, so far tails
+  /// neither underflow nor give NaN), log p_t(x) into lse[l] (skipped when WithLse is false: a
+  /// score alone needs no log) and, for full covariances only, u_k = P_k^{-1} (x - m_k) into u
+  /// (element i of component k of lane l at [(k D + i) W + l]); every kernel reads u through
+  /// with_u. work holds D W scalars. Isotropic and diagonal compute the differences, u and the
+  /// quadratic form in one pass (sum_in_fours' order).
+  template <bool WithLse = true, int W = 1>
   void responsibilities(const Scalar* __restrict x, Scalar* __restrict u, Scalar* __restrict r,
                         Scalar* __restrict lse, Scalar* __restrict work) const {
     using V = lanes_t<Scalar, W>;
     for (long k = 0; k < K; ++k) {
       const Scalar* mk = m.data() + k * D;
-      Scalar* uk = u + k * D * W;
       Scalar quad[W] = {};  // every kind sets it; initialised for the compiler
       switch (kind) {
         case covariance_kind::isotropic:
@@ -437,9 +445,7 @@ struct frame {
               V d;
               read_lanes<Scalar, W>(x + i * W, d);
               d = d - mk[i];
-              const V ui = elementwise_u(d, precision(k, i));
-              if constexpr (StoreU) write_lanes<Scalar, W>(uk + i * W, ui);
-              return iso ? d * d : d * ui;
+              return iso ? d * d : d * elementwise_u(d, precision(k, i));
             });
             const V qv = iso ? sum * ip[k] : sum;
             for (int l = 0; l < W; ++l) quad[l] = lane<Scalar, W>(qv, l);
@@ -449,6 +455,7 @@ struct frame {
         case covariance_kind::full: {
           // The differences into uk (free until the last product), w = G_k (x - m_k) into
           // work, the quadratic form |w|^2 per lane, u_k = G_k^T w.
+          Scalar* uk = u + k * D * W;
           for (long i = 0; i < D; ++i)
             for (int l = 0; l < W; ++l) uk[i * W + l] = x[i * W + l] - mk[i];
           triangular_times<true, W>(G[std::size_t(k)], uk, work, D);
