@@ -28,75 +28,18 @@ from sklearn.mixture import GaussianMixture
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mixture_common as mc  # noqa: E402  (the safetensors writer, numpy only)
+import example_data  # noqa: E402  (on the path through mixture_common)
+from example_data import load_images, to_model_units  # noqa: E402
 
 PATCH = 8
 D = PATCH * PATCH
-# Fraction of each image's width (from the left) used for training; the rest is held out, so
-# no held-out patch shares a pixel with a training patch.
-TRAIN_FRACTION = 0.8
 # One bin of 8-bit data in model units ([-1, 1] split into 256 bins), for bits/dim.
 BIN_WIDTH = 2.0 / 256.0
 
 
-def load_images():
-    """The four photographs Debian's python3-scipy and python3-sklearn bundle, uint8 grey.
-
-    Same images and grey conversion as examples/patches/patches_common.py (which needs torch).
-    """
-    try:
-        import scipy.datasets as sd  # scipy >= 1.10, needs pooch (and a download)
-
-        face, ascent = sd.face(gray=True), sd.ascent()
-    except Exception:  # Debian's scipy 1.10 ships the files with scipy.misc (deprecated)
-        import scipy.misc as sm
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            face, ascent = sm.face(gray=True), sm.ascent()
-    from sklearn.datasets import load_sample_images
-
-    imgs = {"face": np.asarray(face, dtype=np.uint8), "ascent": np.clip(np.rint(ascent), 0, 255).astype(np.uint8)}
-    for name, rgb in zip(["china", "flower"], load_sample_images().images):
-        y = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]  # ITU-R 601 luma
-        imgs[name] = np.clip(np.rint(y), 0, 255).astype(np.uint8)
-    return imgs
-
-
 def cut_patches(imgs, n_total, split, seed):
-    """n_total patches at fixed random positions, spread over the images by area of the region.
-
-    split = "train": columns [0, floor(0.8 W)); "test": columns [floor(0.8 W), W). A patch lies
-    wholly inside its region. Returns uint8 [n, 8, 8], shuffled with the same seed.
-    """
-    rng = np.random.default_rng(seed)
-    regions = []
-    for name in sorted(imgs):
-        im = imgs[name]
-        h, w = im.shape
-        c = int(math.floor(TRAIN_FRACTION * w))
-        lo, hi = (0, c) if split == "train" else (c, w)
-        regions.append((im, lo, hi))
-    areas = np.array([(im.shape[0] - PATCH + 1) * (hi - lo - PATCH + 1) for im, lo, hi in regions], float)
-    counts = np.floor(n_total * areas / areas.sum()).astype(int)
-    counts[np.argmax(areas)] += n_total - counts.sum()
-    out = []
-    for (im, lo, hi), n in zip(regions, counts):
-        rows = rng.integers(0, im.shape[0] - PATCH + 1, size=n)
-        cols = rng.integers(lo, hi - PATCH + 1, size=n)
-        idx_r = rows[:, None, None] + np.arange(PATCH)[None, :, None]
-        idx_c = cols[:, None, None] + np.arange(PATCH)[None, None, :]
-        out.append(im[idx_r, idx_c])
-    patches = np.concatenate(out)
-    return patches[rng.permutation(len(patches))]
-
-
-def to_model_units(u8, noise):
-    """Uniform dequantisation as in examples/patches: x = (u + noise) / 128 - 1, noise in [0, 1).
-
-    Bins of width 2/256 tile [-1, 1]; the continuous density of these points, in bits/dim with
-    that width, bounds the discrete model's code length from above.
-    """
-    return (u8.astype(np.float64) + noise) / 128.0 - 1.0
+    """examples/common/example_data.py's patches of PATCH x PATCH, uint8 [n, 8, 8]."""
+    return example_data.cut_patches(imgs, n_total, split, seed, PATCH)[0]
 
 
 def bits_per_dim(log_p):

@@ -10,9 +10,12 @@ p_t = sum_k w_k N(alpha mu_k, alpha^2 S_k + sigma^2 I).
 import json
 import math
 import os
-import struct
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from example_data import read_tensors, write_tensors  # noqa: E402,F401  (the tensor file format)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
@@ -21,43 +24,6 @@ BETA_MIN, BETA_MAX = 0.1, 20.0
 T_MIN, T_MAX = 1e-3, 1.0
 BIN_WIDTH = 2.0 / 256.0
 LN2 = math.log(2.0)
-
-_NP = {"F32": "<f4", "F64": "<f8", "U8": "|u1", "I64": "<i8", "I32": "<i4", "I8": "|i1"}
-_DT = {np.dtype("<f4"): "F32", np.dtype("<f8"): "F64", np.dtype("|u1"): "U8", np.dtype("<i8"): "I64"}
-
-
-# ----------------------------------------------------------------------------- safetensors
-def read_tensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        payload = f.read()
-    meta = header.pop("__metadata__", {})
-    out = {}
-    for name, h in header.items():
-        a, b = h["data_offsets"]
-        out[name] = np.frombuffer(payload[a:b], dtype=np.dtype(_NP[h["dtype"]])).reshape(h["shape"])
-    return out, meta
-
-
-def write_tensors(path, tensors, metadata):
-    """u64 LE header length, JSON header padded to 8 bytes, raw little-endian payload."""
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, arr in tensors.items():
-        arr = np.ascontiguousarray(arr)
-        arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
-        b = arr.tobytes()
-        header[name] = {"dtype": _DT[arr.dtype], "shape": list(arr.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
 
 # ----------------------------------------------------------------------------- process
 def beta(t):

@@ -26,7 +26,6 @@ import io
 import json
 import math
 import os
-import struct
 import subprocess
 import sys
 import time
@@ -35,6 +34,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+import example_data  # noqa: E402  (the tensor file format)
+
 SPEC_DIR = os.path.join(HERE, "specs")
 DEFAULT_DATA = os.path.join(ROOT, "build", "patch_mixture", "study-data")
 DEFAULT_OUT = os.path.join(ROOT, "build", "patch_mixture", "study-out")
@@ -75,16 +77,8 @@ def log_snr(t):
 
 def read_mixture(path):
     """weights [K], means [K, D], covariances [K, D, D] of the committed F64 safetensors file."""
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        blob = f.read()
-    out = {}
-    for name in ("weights", "means", "covariances"):
-        h = header[name]
-        a, b = h["data_offsets"]
-        out[name] = np.frombuffer(blob[a:b], dtype="<f8").reshape(h["shape"])
-    return out
+    tensors, _ = example_data.read_tensors(path)
+    return {name: tensors[name] for name in ("weights", "means", "covariances")}
 
 
 def dominant_component(mix, t, x):

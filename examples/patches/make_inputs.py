@@ -34,29 +34,17 @@ import argparse
 import json
 import math
 import os
-import struct
+import sys
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+from example_data import read_tensors  # noqa: E402  (numpy only: this script needs no torch)
+
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 SIDE = 16
 BLUR_SIGMAS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
-
-
-def read_safetensors(path, name):
-    """One tensor of a safetensors file: 8-byte little-endian header length, JSON header, data.
-
-    A few lines instead of patches_common.read_tensors, which imports torch."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    (hlen,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + hlen])
-    entry = header[name]
-    dtypes = {"U8": np.uint8, "F32": np.float32, "F64": np.float64, "I64": np.int64}
-    begin, end = entry["data_offsets"]
-    data = blob[8 + hlen + begin:8 + hlen + end]
-    return np.frombuffer(data, dtype=np.dtype(dtypes[entry["dtype"]]).newbyteorder("<")).reshape(entry["shape"])
 
 
 def gaussian_kernel(sigma):
@@ -101,9 +89,8 @@ def write_gaussian_base(model_path, path):
     component, full covariance Sigma = U diag(lam) U^T in float64. The float32 eigenvectors are
     orthonormal to ~1e-8, so Sigma is formed as given and symmetrised exactly (the runner checks
     symmetry to 1e-12 relative); its eigenvalues are the positive lam (6e-4 .. 52)."""
-    mean = read_safetensors(model_path, "base.mean").astype(np.float64)
-    vecs = read_safetensors(model_path, "base.eigvecs").astype(np.float64)
-    lam = read_safetensors(model_path, "base.eigvals").astype(np.float64)
+    tensors, _ = read_tensors(model_path)
+    mean, vecs, lam = (tensors["base." + n].astype(np.float64) for n in ("mean", "eigvecs", "eigvals"))
     cov = (vecs * lam) @ vecs.T
     cov = 0.5 * (cov + cov.T)
     with open(path, "w") as f:
@@ -121,7 +108,7 @@ def main():
     ap.add_argument("--n-check", type=int, default=8, help="patches for the exact-trace check (default 8)")
     a = ap.parse_args()
 
-    u8 = read_safetensors(a.data, "patches")
+    u8 = read_tensors(a.data)[0]["patches"]
     if u8.ndim != 3 or u8.shape[1:] != (SIDE, SIDE):
         raise SystemExit(f"{a.data}: expected patches of shape (N, 16, 16), got {u8.shape}")
     if max(a.n, a.n_blur, a.n_check) > len(u8) or min(a.n, a.n_blur, a.n_check) < 1:

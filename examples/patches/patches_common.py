@@ -1,84 +1,29 @@
-"""Shared pieces of the patches example: data, model, and the weight-file writer/reader.
+"""Shared pieces of the patches example: its patches, the model and its weight file
+(the data and the file format themselves are examples/common/example_data.py).
 
 Run with Debian's /usr/bin/python3 (python3-torch, -numpy, -scipy, -sklearn).
 The file format is documented in docs/weights-format.md.
 """
-import json
 import math
-import struct
+import os
+import sys
 
-import numpy as np
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import example_data  # noqa: E402
+from example_data import load_images, read_tensors, to_model_units, write_tensors  # noqa: E402,F401
 
 PATCH = 16
 D = PATCH * PATCH
 # VP process as in dlogp::vp_process defaults (docs/notation.md §1).
 BETA_MIN, BETA_MAX, T_MIN, T_MAX = 0.1, 20.0, 1e-3, 1.0
-# Fraction of each image's width (from the left) used for training; the rest is held out.
-TRAIN_FRACTION = 0.8
 
 
 # ----------------------------------------------------------------------------------- data
-def load_images():
-    """The photographs Debian's python3-scipy and python3-sklearn bundle, as uint8 grayscale."""
-    try:
-        import scipy.datasets as sd  # scipy >= 1.10 with pooch
-
-        face, ascent = sd.face(gray=True), sd.ascent()
-    except Exception:  # Debian's scipy 1.10 ships the files with scipy.misc (deprecated)
-        import warnings
-
-        import scipy.misc as sm
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            face, ascent = sm.face(gray=True), sm.ascent()
-    from sklearn.datasets import load_sample_images
-
-    imgs = {"face": np.asarray(face, dtype=np.uint8), "ascent": np.clip(np.rint(ascent), 0, 255).astype(np.uint8)}
-    for name, rgb in zip(["china", "flower"], load_sample_images().images):
-        y = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]  # ITU-R 601 luma
-        imgs[name] = np.clip(np.rint(y), 0, 255).astype(np.uint8)
-    return imgs
-
-
 def cut_patches(imgs, n_total, split, seed):
-    """n_total patches at fixed random positions, spread over the images by area of the region.
-
-    split = "train": columns [0, floor(0.8 W)); "test": columns [floor(0.8 W), W). A patch lies
-    wholly inside its region, so train and test patches never share a pixel.
-    Returns (uint8 array [n, 16, 16], list of (image, row, col)).
-    """
-    rng = np.random.default_rng(seed)
-    regions = []
-    for name in sorted(imgs):
-        im = imgs[name]
-        h, w = im.shape
-        c = int(math.floor(TRAIN_FRACTION * w))
-        lo, hi = (0, c) if split == "train" else (c, w)
-        regions.append((name, im, lo, hi))
-    areas = np.array([(im.shape[0] - PATCH + 1) * (hi - lo - PATCH + 1) for _, im, lo, hi in regions], float)
-    counts = np.floor(n_total * areas / areas.sum()).astype(int)
-    counts[np.argmax(areas)] += n_total - counts.sum()
-    out, where = [], []
-    for (name, im, lo, hi), n in zip(regions, counts):
-        rows = rng.integers(0, im.shape[0] - PATCH + 1, size=n)
-        cols = rng.integers(lo, hi - PATCH + 1, size=n)
-        idx_r = rows[:, None, None] + np.arange(PATCH)[None, :, None]
-        idx_c = cols[:, None, None] + np.arange(PATCH)[None, None, :]
-        out.append(im[idx_r, idx_c])
-        where += [(name, int(r), int(c)) for r, c in zip(rows, cols)]
-    patches = np.concatenate(out)
-    perm = rng.permutation(len(patches))
-    return patches[perm], [where[i] for i in perm]
-
-
-def to_model_units(u8, noise):
-    """Uniform dequantisation: x = ((u + noise) / 256) * 2 - 1, noise in [0, 1).
-
-    The bin width in model units is therefore 2/256 (used for bits/dim, docs/notation.md §7).
-    """
-    return (u8.astype(np.float64) + noise) / 128.0 - 1.0
+    """examples/common/example_data.py's patches of PATCH x PATCH: (uint8 [n, 16, 16], where)."""
+    return example_data.cut_patches(imgs, n_total, split, seed, PATCH)
 
 
 # ----------------------------------------------------------------------------------- process
@@ -207,43 +152,3 @@ class mlp_eps(torch.nn.Module):
             t["base.eigvecs"] = self.base_eigvecs
             t["base.eigvals"] = self.base_eigvals
         return t
-
-
-# ----------------------------------------------------------------------------------- file format
-_DTYPES = {np.dtype("float32"): "F32", np.dtype("float64"): "F64", np.dtype("uint8"): "U8", np.dtype("int64"): "I64"}
-_NP = {v: k for k, v in _DTYPES.items()}
-
-
-def write_tensors(path, tensors, metadata):
-    """safetensors layout: u64 LE header length, JSON header, raw little-endian payload.
-
-    metadata: dict of str -> str (safetensors allows only strings there).
-    """
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, arr in tensors.items():
-        arr = np.ascontiguousarray(arr)
-        arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
-        b = arr.tobytes()
-        header[name] = {"dtype": _DTYPES[arr.dtype.newbyteorder("=")], "shape": list(arr.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)  # keep the payload 8-byte aligned
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
-def read_tensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        payload = f.read()
-    meta = header.pop("__metadata__", {})
-    out = {}
-    for name, h in header.items():
-        a, b = h["data_offsets"]
-        out[name] = np.frombuffer(payload[a:b], dtype=_NP[h["dtype"]].newbyteorder("<")).reshape(h["shape"])
-    return out, meta
