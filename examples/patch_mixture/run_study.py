@@ -420,7 +420,7 @@ def study(a):
     groups["dg-sde, q 0.3 / 0.5 / 0.6, 1000 EM steps"] = [f"dg-sde-{q}" for q in DGSDE_Q]
     res["tracking"] = {}
     for g, names in groups.items():
-        err, over = [], 0
+        err = []
         for nm in names:
             e = R.load(nm) - R.load(nm, "logp_exact")
             err.append(e[np.isfinite(e)])
