@@ -27,8 +27,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import mixture_common as mc  # noqa: E402  (the safetensors writer, numpy only)
-import example_data  # noqa: E402  (on the path through mixture_common)
+import example_data  # noqa: E402
 from example_data import load_images, to_model_units  # noqa: E402
 
 PATCH = 8

@@ -503,16 +503,15 @@ void gaussian_mixture<Scalar, Process>::grad_laplacian(
     Scalar* g = G.data() + j * D;
     f.score(x, u, r, s);
     for (long i = 0; i < D; ++i) g[i] = 0;
-    f.template with_u<1>(x, u, [&](auto ue) {
-      for (long k = 0; k < K; ++k) {
-        for (long i = 0; i < D; ++i) c[i] = ue(k, i) + s[i];
-        const Scalar q = detail::gmm::dot4(c, c, D);
-        f.apply_precision(k, c, pc, sc.w.data());
-        const Scalar a = f.tr[k] - q;
-        const Scalar rk = r[k];
-        for (long i = 0; i < D; ++i) g[i] += rk * (c[i] * a + Scalar(2) * pc[i]);
-      }
-    });
+    for (long k = 0; k < K; ++k) {
+      f.column_u(k, x, u, c);
+      for (long i = 0; i < D; ++i) c[i] += s[i];
+      const Scalar q = detail::gmm::dot4(c, c, D);
+      f.apply_precision(k, c, pc, sc.w.data());
+      const Scalar a = f.tr[k] - q;
+      const Scalar rk = r[k];
+      for (long i = 0; i < D; ++i) g[i] += rk * (c[i] * a + Scalar(2) * pc[i]);
+    }
   });
 }
 

@@ -412,8 +412,9 @@ struct frame {
     });
   }
 
-  /// u_k of one column x into out (D scalars), as with_u reads it: for the kernels that hand
-  /// u_k to a product (the denoiser's covariance).
+  /// u_k of one column x into out (D scalars), as with_u reads it: for the one-column kernels
+  /// that need u_k as an array of its own (the gradient of the Laplacian and the Hessian centre
+  /// it, the denoiser multiplies it by a covariance).
   void column_u(long k, const Scalar* __restrict x, const Scalar* __restrict u,
                 Scalar* __restrict out) const {
     with_u<1>(x, u, [&](auto ue) {
