@@ -1585,14 +1585,18 @@ this change the network ran one Eigen matrix-vector product per column and reach
 GEMM in this build; with the blocked product but SiLU widened to double for float, float
 reached 51, 67 and 81 GFLOP/s at widths 128, 256, 512 (68-103% of GEMM, 0.93-0.97x PyTorch).
 
-Width 512 in double is the weak spot: 0.92x PyTorch in this run and in a second one the same
-day on an idle machine (0.90-1.19x in earlier runs), and 89-100% of Eigen's GEMM. There a
-panel of weights (16 rows x 512 terms) is 64 KiB, more than L1, and the blocked product reads
-it once per tile of 12 columns, where OpenBLAS's dgemm packs and reuses larger blocks. Summing
-k in slices of 128 terms (the partial sums stored and reloaded: the same bits) was tried and
-was 8-13% slower at widths 256 and 512, so the kernel sums every k in one pass. The baseline
-build (two-lane SSE2 vectors, no FMA: 6-column tiles, separate multiply and add) reaches
-53-81%. A batch of one is a matrix-vector product per layer (each weight read once per column,
+Width 512 in double was the weak spot (0.90-0.92x PyTorch, 89-100% of Eigen's GEMM in the runs
+before 2026-12-07) for a reason of addresses, not of arithmetic: a register tile broadcasts
+x(k, j) of 12 columns per k, and 512 doubles per column put those 12 values 4 KiB apart, all
+in one L1 set, more lines than its 8 ways hold, so every k missed L1 (float at width 512, 2 KiB
+apart, and double at 256 were not affected). When a product's input columns are a multiple of
+4 KiB apart, `mlp_product` now copies its 12-column tiles k-major once per call (a copy of the
+input, 1/rows of the work; the same sums, the same bits): in an interleaved A/B of the two
+binaries width 512 in double went from 30-39 to 40-43 GFLOP/s, the other widths unchanged.
+Summing k in slices of 128 terms (the partial sums stored and reloaded: the same bits) was
+tried earlier and was 8-13% slower at widths 256 and 512, so the kernel sums every k in one
+pass. The baseline build (two-lane SSE2 vectors, no FMA: 6-column tiles, separate multiply and
+add) reaches 50-79%. A batch of one is a matrix-vector product per layer (each weight read once per column,
 no padding of columns): about half the blocked rate.
 """
 

@@ -21,10 +21,11 @@
 // rows (MR = 2 SIMD vectors), k-major, the last panel zero-padded; a register tile holds MR
 // rows x NC columns (NC up to 12 with AVX-512's 32 registers, 6 otherwise), and per k loads MR
 // weights and broadcasts x(k, j) of each column. X and Y stay column-major (the network's own
-// layout: nothing is packed per call). Column remainders use narrower tiles; one or two
-// columns alone use tiles of four or two panels (a matrix-vector product vectorised over rows
-// with enough independent sums), so a batch of one pays for no padding of columns. Padded
-// rows are computed and never stored.
+// layout), except that X's full tiles are copied k-major once per call when its column
+// stride is a multiple of 4 KiB (mlp_pack_tiles says why). Column remainders use narrower
+// tiles; one or two columns alone use tiles of four or two panels (a matrix-vector product
+// vectorised over rows with enough independent sums), so a batch of one pays for no padding
+// of columns. Padded rows are computed and never stored.
 //
 // SiLU and its derivative use vmath::exp and vmath::expf (core/vector_math.hpp,
 // core/vector_math_float.hpp: the same bits in scalar code and in every lane, unlike libm) in
@@ -137,10 +138,13 @@ DLOGP_PINNED_FP_END
 namespace dlogp::detail {
 
 /// One register tile: rows [0, rows) of Y[:, 0..NC) (rows <= NP MR) = NP consecutive panels
-/// (each K x MR) times NC columns of X. Per element: acc = 0, then acc = madd(w_k, x_k, acc)
-/// for k = 0, 1, ... NP > 1 gives narrow tiles (a batch of one) enough independent chains.
+/// (each K x MR) times NC columns of X, x(k, c) at X[c cs + k ks] (column-major: cs = ldx,
+/// ks = 1; packed by mlp_pack_tiles: cs = 1, ks = NC). Per element: acc = 0, then
+/// acc = madd(w_k, x_k, acc) for k = 0, 1, ... NP > 1 gives narrow tiles (a batch of one)
+/// enough independent chains.
 template <class S, int NC, int NP = 1>
-inline void mlp_tile(const S* panel, long K, const S* X, long ldx, S* Y, long ldy, long rows) {
+inline void mlp_tile(const S* panel, long K, const S* X, long cs, long ks, S* Y, long ldy,
+                     long rows) {
   using P = mlp_packet<S>;
   namespace ei = Eigen::internal;
   constexpr int L = mlp_lanes<S>, V = 2 * NP;  // vectors of rows
@@ -155,7 +159,7 @@ inline void mlp_tile(const S* panel, long K, const S* X, long ldx, S* Y, long ld
     for (int v = 0; v < V; ++v) w[v] = ei::pload<P>(panel + (v / 2) * K * 2 * L + k * 2 * L + (v % 2) * L);
 #pragma GCC unroll 16
     for (int c = 0; c < NC; ++c) {
-      const P x = ei::pset1<P>(X[c * ldx + k]);
+      const P x = ei::pset1<P>(X[c * cs + k * ks]);
 #pragma GCC unroll 16
       for (int v = 0; v < V; ++v) acc[c][v] = ei::pmadd(w[v], x, acc[c][v]);
     }
@@ -174,10 +178,27 @@ inline void mlp_tile(const S* panel, long K, const S* X, long ldx, S* Y, long ld
   }
 }
 
+/// The first `tiles` NC-column tiles of X (K x n, column stride ldx) copied k-major into out:
+/// x(k, c) of tile t at out[(t K + k) NC + c]. A tile then reads its NC values per k from one
+/// cache line instead of NC lines ldx apart. Needed when ldx is a multiple of 4 KiB (a width
+/// of 512 doubles): those NC lines then all fall into one L1 set, more than its ways hold, and
+/// the product ran 20-25% slower than at width 256; at other widths the copy only costs time.
+/// Copies only: the sums are unchanged.
+template <class S, int NC>
+inline void mlp_pack_tiles(const S* X, long ldx, long K, long tiles, S* out) {
+  for (long t = 0; t < tiles; ++t)
+    for (int c = 0; c < NC; ++c) {
+      const S* x = X + (t * NC + c) * ldx;
+      S* o = out + t * K * NC + c;
+      for (long k = 0; k < K; ++k) o[k * NC] = x[k];
+    }
+}
+
 /// Y (rows(W) x n, column stride ldy) = W X (cols(W) x n, column stride ldx), every element
 /// summed in the fixed order of mlp_product_scalar (same bits). Panels outer (a panel is
-/// reused by every column tile from cache), tiles of mlp_tile_columns, then narrower ones;
-/// one or two columns alone take several panels per tile.
+/// reused by every column tile from cache), tiles of mlp_tile_columns (X packed for them once
+/// per call when its stride calls for it, mlp_pack_tiles), then narrower ones; one or two
+/// columns alone take several panels per tile.
 template <class S>
 inline void mlp_product(const matrix<S>& W, const mlp_packed<S>& Wp, const S* X, long ldx, S* Y,
                         long ldy, long n) {
@@ -188,23 +209,32 @@ inline void mlp_product(const matrix<S>& W, const mlp_packed<S>& Wp, const S* X,
     constexpr long MR = mlp_panel_rows<S>;
     constexpr int NC = mlp_tile_columns;
     const long K = Wp.cols, rows = Wp.rows;
+    const bool pack = (ldx * long(sizeof(S))) % 4096 == 0;
+    const long tiles = pack ? n / NC : 0;
+    // Grows, never shrinks: a thread's calls allocate only when a product is larger than before.
+    static thread_local mlp_aligned_vector<S> packed;
+    if (packed.size() < std::size_t(tiles * K * NC)) packed.resize(std::size_t(tiles * K * NC));
+    mlp_pack_tiles<S, NC>(X, ldx, K, tiles, packed.data());
     long i0 = 0;
     if (n == 1)
       for (; i0 + 4 * MR <= rows; i0 += 4 * MR)
-        mlp_tile<S, 1, 4>(Wp.data.data() + i0 * K, K, X, ldx, Y + i0, ldy, 4 * MR);
+        mlp_tile<S, 1, 4>(Wp.data.data() + i0 * K, K, X, ldx, 1, Y + i0, ldy, 4 * MR);
     if (n == 2)
       for (; i0 + 2 * MR <= rows; i0 += 2 * MR)
-        mlp_tile<S, 2, 2>(Wp.data.data() + i0 * K, K, X, ldx, Y + i0, ldy, 2 * MR);
+        mlp_tile<S, 2, 2>(Wp.data.data() + i0 * K, K, X, ldx, 1, Y + i0, ldy, 2 * MR);
     for (; i0 < rows; i0 += MR) {
       const S* panel = Wp.data.data() + i0 * K;
       const long r = std::min(MR, rows - i0);
-      long j = 0;
-      for (; j + NC <= n; j += NC) mlp_tile<S, NC>(panel, K, X + j * ldx, ldx, Y + j * ldy + i0, ldy, r);
+      for (long t = 0; t < tiles; ++t)
+        mlp_tile<S, NC>(panel, K, packed.data() + t * K * NC, 1, NC, Y + t * NC * ldy + i0, ldy, r);
+      long j = tiles * NC;
+      for (; j + NC <= n; j += NC)
+        mlp_tile<S, NC>(panel, K, X + j * ldx, ldx, 1, Y + j * ldy + i0, ldy, r);
       const S* x = X + j * ldx;
       S* y = Y + j * ldy + i0;
       if constexpr (NC > 6) {
         if (n - j >= 6) {
-          mlp_tile<S, 6>(panel, K, x, ldx, y, ldy, r);
+          mlp_tile<S, 6>(panel, K, x, ldx, 1, y, ldy, r);
           j += 6;
           x += 6 * ldx;
           y += 6 * ldy;
@@ -212,11 +242,11 @@ inline void mlp_product(const matrix<S>& W, const mlp_packed<S>& Wp, const S* X,
       }
       switch (n - j) {
         case 0: break;
-        case 1: mlp_tile<S, 1>(panel, K, x, ldx, y, ldy, r); break;
-        case 2: mlp_tile<S, 2>(panel, K, x, ldx, y, ldy, r); break;
-        case 3: mlp_tile<S, 3>(panel, K, x, ldx, y, ldy, r); break;
-        case 4: mlp_tile<S, 4>(panel, K, x, ldx, y, ldy, r); break;
-        default: mlp_tile<S, 5>(panel, K, x, ldx, y, ldy, r); break;
+        case 1: mlp_tile<S, 1>(panel, K, x, ldx, 1, y, ldy, r); break;
+        case 2: mlp_tile<S, 2>(panel, K, x, ldx, 1, y, ldy, r); break;
+        case 3: mlp_tile<S, 3>(panel, K, x, ldx, 1, y, ldy, r); break;
+        case 4: mlp_tile<S, 4>(panel, K, x, ldx, 1, y, ldy, r); break;
+        default: mlp_tile<S, 5>(panel, K, x, ldx, 1, y, ldy, r); break;
       }
     }
   }
